@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The Linux backend's internals. Only files in this folder include it. */
+#ifndef CORDON_BACKEND_LINUX_H
+#define CORDON_BACKEND_LINUX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+
+#include "backend/backend.h"
+#include "compile/plan.h"
+
+/* ---- messages between the supervisor and the sandbox init, over a SOCK_SEQPACKET pair ----
+ * Fixed size and versioned; an error travels as code + message + hint and becomes exit 125. */
+#define SYNC_VERSION 1u
+
+enum sync_type {
+	SYNC_GO = 1,     /* parent -> init: the id maps are written; carries the terminal size */
+	SYNC_ERROR,      /* init -> parent: setup failed (code, text, hint); init exits */
+	SYNC_READY,      /* init -> parent: locked down; SCM_RIGHTS may carry the pty master */
+	SYNC_EXEC_FAILED,/* command -> parent: execve failed with `code` */
+	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status` */
+};
+
+struct sync_msg {
+	uint32_t version;
+	uint32_t type;
+	int32_t code;
+	int32_t status;
+	struct winsize ws;
+	char text[400];
+	char hint[200];
+};
+
+/* ---- what the sandbox init needs; built by the supervisor before clone ---- */
+struct lx_child {
+	const struct plan *plan;
+	const struct cordon_policy *policy;
+	char *const *argv;
+	char **envp;
+	const char *cwd;
+	int sync_fd;
+	bool use_pty;         /* stdin is a terminal: give the command a pty of its own */
+	bool pty_stdout;      /* stdout is that terminal too */
+	bool pty_stderr;
+	int landlock_abi;     /* 0: not applied (full-access, or degraded by request) */
+	int cap_last;
+	int cgroup_fd;        /* -1, or the sandbox's cgroup to join */
+};
+
+/* resolve.c */
+int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err);
+const char *lx_home(void);
+
+/* mounts.c: builds the view and pivots into it (inside the new mount namespace). */
+int lx_build_view(const struct plan *plan, struct cordon_error **err);
+int lx_loopback_up(struct cordon_error **err);
+
+/* landlock.c */
+int lx_landlock_abi(void);
+int lx_landlock_apply(const struct plan *plan, int abi, struct cordon_error **err);
+
+/* lockdown.c: capabilities, securebits, no_new_privs, rlimits. */
+int lx_drop_privileges(int cap_last, struct cordon_error **err);
+int lx_set_rlimits(const struct cordon_policy *p, struct cordon_error **err);
+int lx_cap_last(void);
+
+/* seccomp.c */
+int lx_seccomp_apply(const struct plan *plan, struct cordon_error **err);
+
+/* sandbox.c: the sandbox init (PID 1 of the new PID namespace). Never returns. */
+__attribute__((noreturn)) void lx_child_main(struct lx_child *c);
+
+/* sync.c */
+int sync_send(int fd, const struct sync_msg *m, int pass_fd);
+/* Receives one message; *passed_fd gets an fd passed with it or -1. Returns 0, or -1 on EOF/error. */
+int sync_recv(int fd, struct sync_msg *m, int *passed_fd);
+__attribute__((noreturn)) void sync_fail(int fd, struct cordon_error *err);
+
+/* pty.c: the supervisor's side of the command's terminal. */
+struct pty_relay;
+struct pty_relay *pty_relay_new(int master);
+void pty_relay_free(struct pty_relay *r);
+/* Fills pollfds; returns how many were added. */
+int pty_relay_fds(struct pty_relay *r, struct pollfd *pfd);
+void pty_relay_handle(struct pty_relay *r, struct pollfd *pfd, int n);
+void pty_relay_drain(struct pty_relay *r);
+void pty_relay_winch(struct pty_relay *r);
+int pty_enter_raw(void);
+void pty_leave_raw(void);
+
+/* cgroup.c */
+int lx_cgroup_create(const struct cordon_policy *p, char **path_out, struct cordon_error **err);
+void lx_cgroup_remove(const char *path);
+
+/* doctor.c */
+int lx_doctor(bool json);
+
+/* Small syscall wrappers glibc 2.36 lacks or that the headers of linux-libc-dev 6.1 do not declare. */
+int lx_pivot_root(const char *new_root, const char *put_old);
+int lx_mount_setattr_rec(int dfd, const char *path, uint64_t set, uint64_t clr);
+int lx_open_beneath(int root_fd, const char *path, int flags, bool no_symlinks);
+
+#endif

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Resolves a policy against this machine: real paths, what exists, what kind of file it is. Nothing
+ * here follows a symlink planted inside a writable root into a bind mount: protected entries are
+ * looked at with lstat, and only their resolved target (checked to lie inside a writable root) is
+ * ever mounted over. */
+#include "backend/linux/linux.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "core/paths.h"
+
+static enum rkind kind_of(const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return RK_DIR;
+	if (S_ISREG(st->st_mode))
+		return RK_FILE;
+	if (S_ISLNK(st->st_mode))
+		return RK_SYMLINK;
+	return RK_OTHER;
+}
+
+const char *lx_home(void)
+{
+	const char *h = getenv("HOME");
+	if (h && h[0] == '/')
+		return h;
+	struct passwd *pw = getpwuid(getuid());
+	return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+/* Makes `path` absolute (relative to cwd, `~` expanded). */
+static char *absolute(const char *path, const char *cwd, const char *what, struct cordon_error **err)
+{
+	_cleanup_free_ char *exp = path_expand_home(path, lx_home());
+	if (!exp) {
+		cerr_set(err, EINVAL, "%s `%s`: cannot expand `~` (is HOME set?)", what, path);
+		return NULL;
+	}
+	char *abs = path_join_normalize(cwd, exp);
+	if (!abs)
+		cerr_set(err, ENOMEM, "out of memory");
+	return abs;
+}
+
+static const char *const forbidden_roots[] = {"/proc", "/sys", "/dev", NULL};
+
+static int add_writable(struct resolved *r, const char *given, const char *cwd, struct cordon_error **err)
+{
+	_cleanup_free_ char *abs = absolute(given, cwd, "writable root", err);
+	if (!abs)
+		return -1;
+	char real[PATH_MAX];
+	if (!realpath(abs, real))
+		return cerr_sys(err, errno, "writable root `%s`", given);
+	struct stat st;
+	if (stat(real, &st) < 0)
+		return cerr_sys(err, errno, "writable root `%s`", given);
+	if (!S_ISDIR(st.st_mode))
+		return cerr_set(err, ENOTDIR, "writable root `%s`: not a directory", given);
+	for (int i = 0; forbidden_roots[i]; i++)
+		if (path_is_under(real, forbidden_roots[i]))
+			return cerr_set(err, EINVAL, "writable root `%s`: %s cannot be made writable", given,
+					forbidden_roots[i]);
+	for (size_t i = 0; i < r->writable.n; i++)
+		if (strcmp(r->writable.v[i].path, real) == 0)
+			return 0;
+	return rlist_push(&r->writable, real, RK_DIR, NULL) < 0 ? cerr_set(err, ENOMEM, "out of memory") : 0;
+}
+
+/*
+ * A protected PATH inside a writable root. The parent is resolved; the last component is not
+ * followed. When the parent itself does not exist yet, the first missing component is what gets
+ * guarded: nothing can then be created under it.
+ */
+static int add_protected(struct resolved *r, const char *abs, struct cordon_error **err)
+{
+	_cleanup_free_ char *path = strdup(abs);
+	if (!path)
+		return cerr_set(err, ENOMEM, "out of memory");
+	for (;;) {
+		char *slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return 0; /* protecting a top-level directory: it is read-only unless writable */
+		*slash = '\0';
+		char parent[PATH_MAX];
+		if (realpath(path, parent)) {
+			*slash = '/';
+			_cleanup_free_ char *full = NULL;
+			if (asprintf(&full, "%s/%s", strcmp(parent, "/") ? parent : "", slash + 1) < 0)
+				return cerr_set(err, ENOMEM, "out of memory");
+			bool inside = false;
+			for (size_t i = 0; i < r->writable.n && !inside; i++)
+				inside = path_is_under(full, r->writable.v[i].path) && strcmp(full, r->writable.v[i].path);
+			if (!inside)
+				return 0; /* outside every writable root it is read-only already */
+			for (size_t i = 0; i < r->protect.n; i++)
+				if (strcmp(r->protect.v[i].path, full) == 0)
+					return 0;
+			struct stat st;
+			enum rkind k = lstat(full, &st) == 0 ? kind_of(&st) : RK_MISSING;
+			char target[PATH_MAX];
+			const char *t = k == RK_SYMLINK && realpath(full, target) ? target : NULL;
+			if (rlist_push(&r->protect, full, k, t) < 0)
+				return cerr_set(err, ENOMEM, "out of memory");
+			return 0;
+		}
+		if (errno != ENOENT)
+			return cerr_sys(err, errno, "protected path `%s`", abs);
+	}
+}
+
+static int resolve_protect(struct resolved *r, const struct cordon_policy *p, struct cordon_error **err)
+{
+	struct strv all = {0};
+	int rc = 0;
+	if (p->default_protect)
+		for (int i = 0; policy_default_protect[i]; i++)
+			rc |= strv_push(&all, policy_default_protect[i]);
+	rc |= strv_extend(&all, &p->protect);
+	if (rc) {
+		strv_clear(&all);
+		return cerr_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < all.n && rc == 0; i++) {
+		const char *s = all.v[i];
+		if (path_is_bare_name(s)) {
+			for (size_t w = 0; w < r->writable.n && rc == 0; w++) {
+				_cleanup_free_ char *full = NULL;
+				if (asprintf(&full, "%s/%s", strcmp(r->writable.v[w].path, "/") ? r->writable.v[w].path : "",
+					     s) < 0)
+					rc = cerr_set(err, ENOMEM, "out of memory");
+				else
+					rc = add_protected(r, full, err);
+			}
+		} else {
+			_cleanup_free_ char *abs = absolute(s, r->cwd, "protected path", err);
+			rc = abs ? add_protected(r, abs, err) : -1;
+		}
+	}
+	strv_clear(&all);
+	return rc;
+}
+
+static bool under_writable(const struct resolved *r, const char *path)
+{
+	for (size_t i = 0; i < r->writable.n; i++)
+		if (path_is_under(path, r->writable.v[i].path))
+			return true;
+	return false;
+}
+
+static int add_deny(struct resolved *r, const char *given, bool is_default, struct cordon_error **err)
+{
+	_cleanup_free_ char *exp = path_expand_home(given, lx_home());
+	if (!exp) {
+		if (is_default)
+			return 0; /* no home: the default list has nothing to hide */
+		return cerr_set(err, EINVAL, "deny-read path `%s`: cannot expand `~` (is HOME set?)", given);
+	}
+	_cleanup_free_ char *abs = path_join_normalize(r->cwd, exp);
+	char real[PATH_MAX];
+	if (!abs)
+		return cerr_set(err, ENOMEM, "out of memory");
+	if (!realpath(abs, real)) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0; /* nothing there to hide */
+		if (errno == EACCES)
+			return 0; /* unreadable to us already, and so to the sandbox */
+		return cerr_sys(err, errno, "deny-read path `%s`", given);
+	}
+	/* The private /tmp and the masked /run hide the host's copies already. */
+	if ((path_is_under(real, "/tmp") || path_is_under(real, "/run")) && !under_writable(r, real))
+		return 0;
+	if (strcmp(real, "/") == 0)
+		return cerr_set(err, EINVAL, "deny-read path `%s`: cannot hide the root directory", given);
+	struct stat st;
+	if (stat(real, &st) < 0)
+		return 0;
+	for (size_t i = 0; i < r->deny_read.n; i++)
+		if (strcmp(r->deny_read.v[i].path, real) == 0)
+			return 0;
+	if (rlist_push(&r->deny_read, real, S_ISDIR(st.st_mode) ? RK_DIR : RK_FILE, NULL) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int resolve_run_keep(struct resolved *r)
+{
+	if (r->network == CORDON_NETWORK_OFF)
+		return 0;
+	/* With the network on, name resolution must keep working: keep the directory that holds the
+	 * resolver's configuration when /etc/resolv.conf points into /run (systemd-resolved, resolvconf). */
+	char real[PATH_MAX];
+	if (realpath("/etc/resolv.conf", real) && path_is_under(real, "/run")) {
+		char *slash = strrchr(real, '/');
+		*slash = '\0';
+		if (strcmp(real, "/run") != 0 && rlist_push(&r->run_keep, real, RK_DIR, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err)
+{
+	memset(r, 0, sizeof(*r));
+	r->mode = p->mode;
+	r->network = p->network;
+	char buf[PATH_MAX];
+	if (!getcwd(buf, sizeof(buf)))
+		return cerr_sys(err, errno, "current directory");
+	_cleanup_free_ char *cwd = strdup(buf);
+	if (!cwd)
+		return cerr_set(err, ENOMEM, "out of memory");
+
+	const char *ws = p->workspace ? p->workspace : cwd;
+	_cleanup_free_ char *wabs = absolute(ws, cwd, "workspace", err);
+	if (!wabs)
+		return -1;
+	if (!realpath(wabs, buf))
+		return cerr_sys(err, errno, "workspace `%s`", ws);
+	struct stat st;
+	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cerr_set(err, ENOTDIR, "workspace `%s`: not a directory", ws);
+	if (!(r->workspace = strdup(buf)))
+		return cerr_set(err, ENOMEM, "out of memory");
+	r->cwd = path_is_under(cwd, r->workspace) ? steal_ptr(&cwd) : strdup(r->workspace);
+	if (!r->cwd)
+		return cerr_set(err, ENOMEM, "out of memory");
+
+	if (p->mode == CORDON_MODE_WORKSPACE_WRITE) {
+		if (add_writable(r, r->workspace, "/", err) < 0)
+			return cerr_prefix(err, "workspace");
+		for (size_t i = 0; i < p->writable.n; i++)
+			if (add_writable(r, p->writable.v[i], r->cwd, err) < 0)
+				return -1;
+	}
+	if (p->mode == CORDON_MODE_FULL_ACCESS)
+		return 0;
+	if (resolve_protect(r, p, err) < 0)
+		return -1;
+	if (p->default_deny_read)
+		for (int i = 0; policy_default_deny_read[i]; i++)
+			if (add_deny(r, policy_default_deny_read[i], true, err) < 0)
+				return -1;
+	for (size_t i = 0; i < p->deny_read.n; i++)
+		if (add_deny(r, p->deny_read.v[i], false, err) < 0)
+			return -1;
+	if (resolve_run_keep(r) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	return 0;
+}

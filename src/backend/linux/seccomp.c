@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The seccomp filter, built with libseccomp. Default allow, with a denylist of what a build never
+ * needs: io_uring (it would bypass this filter's view of file and socket calls), keyctl, bpf,
+ * perf_event_open, userfaultfd, new namespaces, mounts, kernel modules, TIOCSTI, and socket families
+ * other than unix, inet, inet6 and netlink.
+ *
+ * - The architecture is checked: a syscall from another ABI (i386 via int 0x80, x32) kills the process
+ *   instead of being looked up in the wrong table.
+ * - Arguments the kernel reads as int are compared as 32-bit (SCMP_A*_32): a 64-bit comparison of
+ *   socket()'s domain or ioctl()'s request could be bypassed by setting the high bits.
+ * - libseccomp's binary-tree optimisation keeps the path of a common syscall short.
+ */
+#include <errno.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "backend/linux/linux.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static void release_ctx(scmp_filter_ctx *c)
+{
+	if (*c)
+		seccomp_release(*c);
+}
+
+/* Denied with EPERM. Names, so that a syscall this libseccomp does not know is skipped, not fatal. */
+static const char *const denied[] = {
+	"mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
+	"fsmount", "fspick", "mount_setattr", "setns", "keyctl", "add_key", "request_key", "bpf",
+	"perf_event_open", "userfaultfd", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+	"delete_module", "reboot", "swapon", "swapoff", "acct", "syslog", "quotactl", "quotactl_fd",
+	"open_by_handle_at", "iopl", "ioperm", "vhangup", "nfsservctl", "lookup_dcookie", "settimeofday",
+	"clock_settime", "clock_adjtime", "adjtimex", "uselib", "create_module", "get_kernel_syms",
+	"query_module", "_sysctl", "fanotify_init", NULL,
+};
+
+/* Denied with ENOSYS, so that callers fall back as on a kernel without them. */
+static const char *const missing[] = {
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	/* clone3 passes its flags in memory, where a filter cannot see them; glibc falls back to clone. */
+	"clone3", NULL,
+};
+
+static const unsigned long ns_flags[] = {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+					  CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME};
+
+/* Socket families below AF_PACKET that a build does not need (AF_UNIX, AF_INET, AF_INET6 and
+ * AF_NETLINK stay allowed); every family from AF_PACKET up is refused by one comparison. */
+static const int denied_families[] = {3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15};
+
+static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp,
+		const char *what, struct cordon_error **err)
+{
+	int rc = seccomp_rule_add_array(ctx, action, nr, n, cmp);
+	if (rc < 0)
+		return cerr_sys(err, -rc, "seccomp rule for %s", what);
+	return 0;
+}
+
+static int add_denials(scmp_filter_ctx ctx, struct cordon_error **err)
+{
+	for (int i = 0; denied[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(denied[i]);
+		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0, NULL, denied[i], err) < 0)
+			return -1;
+	}
+	for (int i = 0; missing[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(missing[i]);
+		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, missing[i], err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(ns_flags); i++) {
+		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
+		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &c, "unshare", err) < 0)
+			return -1;
+		/* In clone(), the low byte is the exit signal and 0x80 belongs to it, not CLONE_NEWTIME. */
+		if (ns_flags[i] != CLONE_NEWTIME &&
+		    rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &c, "clone", err) < 0)
+			return -1;
+	}
+	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
+	for (size_t i = 0; i < ARRAY_LEN(ioctls); i++) {
+		struct scmp_arg_cmp c = SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)ioctls[i]);
+		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &c, "ioctl", err) < 0)
+			return -1;
+	}
+	struct scmp_arg_cmp ge = SCMP_A0_32(SCMP_CMP_GE, AF_PACKET);
+	if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &ge, "socket", err) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_LEN(denied_families); i++) {
+		struct scmp_arg_cmp c = SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)denied_families[i]);
+		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int lx_seccomp_apply(const struct plan *plan, struct cordon_error **err)
+{
+	(void)plan;
+	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return cerr_set(err, ENOMEM, "seccomp_init failed");
+	int rc;
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
+	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0 ||
+	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
+		return cerr_sys(err, -rc, "configure the seccomp filter");
+	if (add_denials(ctx, err) < 0)
+		return -1;
+	if ((rc = seccomp_load(ctx)) < 0)
+		return cerr_sys(err, -rc, "load the seccomp filter");
+	return 0;
+}

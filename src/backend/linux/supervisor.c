@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The supervisor: the unprivileged parent that stays outside the sandbox. It resolves and compiles
+ * the policy, decides before anything starts whether every promised layer can be enforced (and
+ * refuses otherwise), clones the sandbox init into new namespaces, writes its id maps, then waits:
+ * relaying the terminal, forwarding signals, enforcing the timeout, and turning what init reports
+ * into cordon's exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend/linux/linux.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "core/env.h"
+#include "core/paths.h"
+
+static int write_file(const char *path, const char *text, struct cordon_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cerr_sys(err, errno, "open `%s`", path);
+	size_t n = strlen(text);
+	if (write(fd, text, n) != (ssize_t)n)
+		return cerr_sys(err, errno, "write `%s`", path);
+	return 0;
+}
+
+/* Maps the caller's uid and gid to themselves, so tools see the real user and files get the real
+ * owner. Root maps the whole range: started as root, the sandbox sees every owner as it is. */
+static int write_id_maps(pid_t pid, struct cordon_error **err)
+{
+	char path[64], map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	if (uid == 0) {
+		snprintf(map, sizeof(map), "0 0 4294967295\n");
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+		if (write_file(path, map, err) < 0)
+			return -1;
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+		return write_file(path, map, err);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+	if (write_file(path, "deny", err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
+	if (write_file(path, map, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+	snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
+	return write_file(path, map, err);
+}
+
+static int clone_error(int e, struct cordon_error **err)
+{
+	cerr_sys(err, e, "create the sandbox's namespaces");
+	if (e == EPERM || e == ENOSPC || e == EACCES)
+		cerr_hint(err, "unprivileged user namespaces look disabled here; run `cordon doctor` for what to do "
+			       "(e.g. `sysctl kernel.unprivileged_userns_clone=1`, or `cordon setup` as root on Ubuntu)");
+	return -1;
+}
+
+/* Decides, before anything starts, which layers apply; refuses when a promised one is missing. */
+static int check_layers(const struct cordon_policy *p, const struct plan *plan, struct lx_child *c,
+			struct cordon_error **err)
+{
+	c->landlock_abi = 0;
+	if (!plan->fs_restricted)
+		return 0;
+	int abi = lx_landlock_abi();
+	if (abi >= 1) {
+		c->landlock_abi = abi;
+		return 0;
+	}
+	if (p->allow_degraded) {
+		fprintf(stderr, "cordon: warning: Landlock is not available; the write policy rests on the mount "
+				"namespace alone (--allow-degraded)\n");
+		return 0;
+	}
+	cerr_set(err, ENOSYS, "Landlock is not available on this kernel: the write policy would have one layer "
+			      "instead of two");
+	return cerr_hint(err, "enable Landlock (CONFIG_SECURITY_LANDLOCK=y, `lsm=landlock,...` on the kernel "
+			      "command line), or pass --allow-degraded to run with the mount layer alone");
+}
+
+static int exit_status_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return CORDON_EXIT_SIGNAL_BASE + WTERMSIG(status);
+	return CORDON_EXIT_FAILURE;
+}
+
+struct loop {
+	pid_t init;
+	int sync_fd;
+	int sig_fd;
+	int timer_fd;
+	struct pty_relay *pty;
+	int result; /* -1 until known */
+	bool timed_out;
+	struct cordon_error **err;
+};
+
+static void on_sync(struct loop *l)
+{
+	struct sync_msg m;
+	if (sync_recv(l->sync_fd, &m, NULL) < 0) {
+		/* EOF: init is gone (killed, or it exited after reporting). */
+		close(l->sync_fd);
+		l->sync_fd = -1;
+		return;
+	}
+	if (m.type == SYNC_EXIT)
+		l->result = exit_status_of(m.status);
+	else if (m.type == SYNC_EXEC_FAILED) {
+		l->result = m.code == ENOENT ? CORDON_EXIT_NOT_FOUND : CORDON_EXIT_CANNOT_EXEC;
+		fprintf(stderr, "cordon: %s: %s\n", m.text, m.code == ENOENT ? "command not found" : strerror(m.code));
+	} else if (m.type == SYNC_ERROR) {
+		cerr_set(l->err, m.code, "%s", m.text);
+		if (m.hint[0])
+			cerr_hint(l->err, "%s", m.hint);
+		l->result = CORDON_EXIT_FAILURE;
+	}
+}
+
+static void on_signal(struct loop *l)
+{
+	struct signalfd_siginfo si;
+	while (read(l->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		if (si.ssi_signo == SIGWINCH) {
+			if (l->pty)
+				pty_relay_winch(l->pty);
+			continue;
+		}
+		kill(l->init, (int)si.ssi_signo);
+	}
+}
+
+static int event_loop(struct loop *l)
+{
+	bool init_gone = false;
+	int init_status = 0;
+	while (!init_gone || l->sync_fd >= 0) {
+		struct pollfd pfd[8];
+		int n = 0;
+		int i_sync = -1, i_sig = n, i_timer = -1;
+		pfd[n++] = (struct pollfd){.fd = l->sig_fd, .events = POLLIN};
+		if (l->sync_fd >= 0) {
+			i_sync = n;
+			pfd[n++] = (struct pollfd){.fd = l->sync_fd, .events = POLLIN};
+		}
+		if (l->timer_fd >= 0) {
+			i_timer = n;
+			pfd[n++] = (struct pollfd){.fd = l->timer_fd, .events = POLLIN};
+		}
+		int i_pty = n;
+		if (l->pty)
+			n += pty_relay_fds(l->pty, pfd + n);
+		if (poll(pfd, (nfds_t)n, init_gone ? 100 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (l->pty && n > i_pty)
+			pty_relay_handle(l->pty, pfd + i_pty, n - i_pty);
+		if (pfd[i_sig].revents)
+			on_signal(l);
+		if (i_sync >= 0 && pfd[i_sync].revents)
+			on_sync(l);
+		if (i_timer >= 0 && pfd[i_timer].revents) {
+			l->timed_out = true;
+			kill(l->init, SIGKILL);
+			close(l->timer_fd);
+			l->timer_fd = -1;
+		}
+		if (!init_gone && waitpid(l->init, &init_status, WNOHANG) == l->init)
+			init_gone = true;
+		if (init_gone && l->sync_fd >= 0 && !(i_sync >= 0 && (pfd[i_sync].revents & POLLIN)))
+			break; /* nothing more will come */
+	}
+	if (!init_gone)
+		waitpid(l->init, &init_status, 0);
+	if (l->pty)
+		pty_relay_drain(l->pty);
+	if (l->timed_out)
+		return CORDON_EXIT_TIMEOUT;
+	if (l->result >= 0)
+		return l->result;
+	/* init died without a report: it was killed from outside, or setup crashed. */
+	if (WIFSIGNALED(init_status))
+		return CORDON_EXIT_SIGNAL_BASE + WTERMSIG(init_status);
+	cerr_set(l->err, EIO, "the sandbox ended without reporting the command's status");
+	return -1;
+}
+
+static int make_timer(uint64_t ms, struct cordon_error **err)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return cerr_sys(err, errno, "timerfd_create");
+	struct itimerspec it = {.it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
+	if (timerfd_settime(fd, 0, &it, NULL) < 0) {
+		close(fd);
+		return cerr_sys(err, errno, "timerfd_settime");
+	}
+	return fd;
+}
+
+static const int watched[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH};
+
+static int supervise(struct lx_child *c, const struct cordon_policy *p, int parent_fd, pid_t init,
+		     struct cordon_error **err)
+{
+	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err};
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_LEN(watched); i++)
+		sigaddset(&set, watched[i]);
+	l.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (l.sig_fd < 0) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		return cerr_sys(err, errno, "signalfd");
+	}
+	struct sync_msg go = {.version = SYNC_VERSION, .type = SYNC_GO};
+	if (c->use_pty)
+		ioctl(0, TIOCGWINSZ, &go.ws);
+	if (write_id_maps(init, err) < 0 || sync_send(parent_fd, &go, -1) < 0) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		close(l.sig_fd);
+		return cerr_prefix(err, "set up the user namespace");
+	}
+	/* Setup: READY (with the pty master) or an error. */
+	struct sync_msg m;
+	int master = -1;
+	int rc = sync_recv(parent_fd, &m, &master);
+	if (rc < 0 || m.type != SYNC_READY) {
+		if (rc == 0 && m.type == SYNC_ERROR) {
+			cerr_set(err, m.code, "%s", m.text);
+			if (m.hint[0])
+				cerr_hint(err, "%s", m.hint);
+		} else
+			cerr_set(err, EIO, "the sandbox failed during setup");
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		close(l.sig_fd);
+		return -1;
+	}
+	if (p->limits[CORDON_LIMIT_TIMEOUT_MS]) {
+		l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err);
+		if (l.timer_fd < 0) {
+			kill(init, SIGKILL);
+			waitpid(init, NULL, 0);
+			return -1;
+		}
+	}
+	if (master >= 0) {
+		l.pty = pty_relay_new(master);
+		pty_enter_raw();
+	}
+	int status = event_loop(&l);
+	if (l.pty) {
+		pty_leave_raw();
+		pty_relay_free(l.pty);
+	}
+	close(l.sig_fd);
+	if (l.timer_fd >= 0)
+		close(l.timer_fd);
+	if (l.sync_fd >= 0)
+		close(l.sync_fd);
+	return status;
+}
+
+static int run_plan(const struct run_request *req, const struct plan *plan, const char *cwd, char **envp,
+		    struct cordon_error **err)
+{
+	const struct cordon_policy *p = req->policy;
+	struct lx_child c = {
+		.plan = plan, .policy = p, .argv = req->argv, .envp = envp, .cwd = cwd,
+		.cap_last = lx_cap_last(), .cgroup_fd = -1,
+	};
+	if (check_layers(p, plan, &c, err) < 0)
+		return -1;
+	if (p->limits[CORDON_LIMIT_MEMORY] || p->limits[CORDON_LIMIT_MAX_PROCS])
+		return cerr_set(err, ENOTSUP, "--memory and --max-procs need a cgroup v2 subtree; not supported yet");
+	c.use_pty = isatty(0) == 1;
+	c.pty_stdout = c.use_pty && isatty(1) == 1;
+	c.pty_stderr = c.use_pty && isatty(2) == 1;
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return cerr_sys(err, errno, "socketpair");
+	/* Signals are read from a signalfd; block them before the clone so none is lost. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_LEN(watched); i++)
+		sigaddset(&set, watched[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+
+	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+			      CLONE_NEWCGROUP | SIGCHLD;
+	if (plan->new_netns)
+		flags |= CLONE_NEWNET;
+	fflush(NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return clone_error(e, err);
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		c.sync_fd = sv[1];
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		lx_child_main(&c);
+	}
+	close(sv[1]);
+	int status = supervise(&c, p, sv[0], pid, err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
+
+/* A configuration file the command could have written is no policy: refuse it. */
+static int check_config_files(const struct run_request *req, const struct resolved *r, struct cordon_error **err)
+{
+	for (size_t i = 0; req->config_files && i < req->config_files->n; i++) {
+		const char *given = req->config_files->v[i];
+		char real[PATH_MAX];
+		if (!realpath(given, real))
+			return cerr_sys(err, errno, "config file `%s`", given);
+		const char *root = path_is_under(real, r->workspace) ? r->workspace : NULL;
+		for (size_t w = 0; !root && w < r->writable.n; w++)
+			if (path_is_under(real, r->writable.v[w].path))
+				root = r->writable.v[w].path;
+		if (root) {
+			cerr_set(err, EPERM, "config file `%s` lies inside writable root `%s`, where a sandboxed command "
+					     "could have written it", given, root);
+			return cerr_hint(err, "keep policy files outside the workspace and writable roots (or pass "
+					      "--no-user-config to skip the user config)");
+		}
+	}
+	return 0;
+}
+
+static int lx_run(const struct run_request *req, struct cordon_error **err)
+{
+	struct resolved r;
+	struct plan plan = {0};
+	int status = -1;
+	if (lx_resolve(req->policy, &r, err) < 0 || check_config_files(req, &r, err) < 0)
+		goto out;
+	if (plan_compile(&r, &plan, err) < 0)
+		goto out;
+	if (req->verbose || req->explain_only) {
+		_cleanup_free_ char *text = plan_describe(&plan);
+		fprintf(req->explain_only ? stdout : stderr, "%s", text ? text : "");
+		fprintf(req->explain_only ? stdout : stderr, "landlock abi: %d\ncwd: %s\n", lx_landlock_abi(), r.cwd);
+		if (req->explain_only) {
+			status = 0;
+			goto out;
+		}
+	}
+	const char *forced[] = {plan.fs_restricted ? "TMPDIR=/tmp" : NULL, "CORDON_SANDBOX=1", NULL};
+	const char **f = forced[0] ? forced : forced + 1;
+	struct strv env = {0};
+	if (env_build(req->policy, req->environ, f, &env) < 0) {
+		strv_clear(&env);
+		cerr_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	status = run_plan(req, &plan, r.cwd, env.v, err);
+	strv_clear(&env);
+out:
+	plan_release(&plan);
+	resolved_release(&r);
+	return status;
+}
+
+const struct cordon_backend cordon_backend_linux = {
+	.name = "linux",
+	.run = lx_run,
+	.doctor = lx_doctor,
+};

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "build-config.h"
+
+struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("cordon %s\n", CORDON_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct verb verbs[] = {
+	{"run", cmd_run, "run a command in the sandbox"},
+	{"doctor", cmd_doctor, "say which guarantees hold on this machine"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "this text"},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: cordon VERB [OPTIONS] ...\n\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	printf("\n`cordon VERB --help` for a verb's options; man cordon-run, man cordon-doctor.\n");
+	return 0;
+}
+
+int cli_fail(const struct cordon_error *err)
+{
+	const char *msg = err && err->message ? err->message : "failed";
+	if (err && err->hint)
+		fprintf(stderr, "cordon: %s; hint: %s\n", msg, err->hint);
+	else
+		fprintf(stderr, "cordon: %s\n", msg);
+	return CORDON_EXIT_FAILURE;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "cordon %s: %s; hint: see `cordon %s --help`\n", verb, buf, verb);
+	return CORDON_EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return cmd_help(0, NULL), CORDON_EXIT_FAILURE;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "cordon: unknown verb `%s`; hint: see `cordon help`\n", argv[1]);
+	return CORDON_EXIT_FAILURE;
+}

@@ -67,16 +67,28 @@ int lx_drop_privileges(int cap_last, struct cordon_error **err);
 int lx_set_rlimits(const struct cordon_policy *p, struct cordon_error **err);
 int lx_cap_last(void);
 
-/* seccomp.c */
-int lx_seccomp_apply(const struct plan *plan, struct cordon_error **err);
+/* seccomp.c: loads the filter; with guarded names, *notify_fd gets the user-notification listener. */
+int lx_seccomp_apply(const struct plan *plan, int *notify_fd, struct cordon_error **err);
+
+/* broker.c: the supervisor's side of the protected-names broker. */
+struct broker;
+struct broker *broker_new(const struct plan *plan, struct cordon_error **err);
+void broker_set_notify_fd(struct broker *b, int fd);
+void broker_free(struct broker *b);
+int broker_fds(struct broker *b, struct pollfd *pfd); /* fills 2 */
+bool broker_handle(struct broker *b, struct pollfd *pfd); /* true once a guarded name was violated */
+void broker_repair(struct broker *b);
+const char *broker_violation(const struct broker *b);
+unsigned long broker_denied(const struct broker *b);
 
 /* sandbox.c: the sandbox init (PID 1 of the new PID namespace). Never returns. */
 __attribute__((noreturn)) void lx_child_main(struct lx_child *c);
 
-/* sync.c */
-int sync_send(int fd, const struct sync_msg *m, int pass_fd);
-/* Receives one message; *passed_fd gets an fd passed with it or -1. Returns 0, or -1 on EOF/error. */
-int sync_recv(int fd, struct sync_msg *m, int *passed_fd);
+/* sync.c: up to SYNC_MAX_FDS file descriptors travel with a message (SCM_RIGHTS). */
+#define SYNC_MAX_FDS 2
+int sync_send(int fd, const struct sync_msg *m, const int *fds, int nfds);
+/* Receives one message; fds[] gets the fds passed with it, -1 for each missing. 0, or -1 on EOF/error. */
+int sync_recv(int fd, struct sync_msg *m, int fds[SYNC_MAX_FDS]);
 __attribute__((noreturn)) void sync_fail(int fd, struct cordon_error *err);
 
 /* pty.c: the supervisor's side of the command's terminal. */

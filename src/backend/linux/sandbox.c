@@ -87,7 +87,7 @@ fail:
 	m.code = errno;
 	if (!m.text[0])
 		snprintf(m.text, sizeof(m.text), "%s", c->argv[0]);
-	sync_send(c->sync_fd, &m, -1);
+	sync_send(c->sync_fd, &m, NULL, 0);
 	_exit(m.code == ENOENT ? CORDON_EXIT_NOT_FOUND : CORDON_EXIT_CANNOT_EXEC);
 }
 
@@ -109,7 +109,7 @@ __attribute__((noreturn)) static void init_loop(struct lx_child *c, pid_t cmd, c
 			if (pid != cmd)
 				continue;
 			struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXIT, .status = status};
-			sync_send(c->sync_fd, &m, -1);
+			sync_send(c->sync_fd, &m, NULL, 0);
 			/* Exiting ends the PID namespace: the kernel kills whatever the command left. */
 			_exit(0);
 		}
@@ -146,7 +146,8 @@ void lx_child_main(struct lx_child *c)
 		fail(fd, err);
 	if (c->landlock_abi > 0 && lx_landlock_apply(c->plan, c->landlock_abi, &err) < 0)
 		fail(fd, err);
-	if (lx_seccomp_apply(c->plan, &err) < 0)
+	int notify = -1;
+	if (lx_seccomp_apply(c->plan, &notify, &err) < 0)
 		fail(fd, err);
 	/* Not dumpable: the command (same uid, no capabilities) cannot ptrace or read init's memory. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -159,10 +160,15 @@ void lx_child_main(struct lx_child *c)
 	sigprocmask(SIG_BLOCK, &set, &old);
 
 	struct sync_msg ready = {.version = SYNC_VERSION, .type = SYNC_READY};
-	if (sync_send(fd, &ready, master) < 0)
+	/* The pty master and the broker's listener go to the supervisor; the numbering is fixed. */
+	int pass[SYNC_MAX_FDS] = {master, notify};
+	ready.status = (master >= 0) | (notify >= 0) << 1;
+	if (sync_send(fd, &ready, pass, SYNC_MAX_FDS) < 0)
 		_exit(CORDON_EXIT_FAILURE);
 	if (master >= 0)
 		close(master);
+	if (notify >= 0)
+		close(notify);
 
 	pid_t cmd = fork();
 	if (cmd < 0) {

@@ -12,6 +12,7 @@
  * - libseccomp's binary-tree optimisation keeps the path of a common syscall short.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -104,9 +105,30 @@ static int add_denials(scmp_filter_ctx ctx, struct cordon_error **err)
 	return 0;
 }
 
-int lx_seccomp_apply(const struct plan *plan, struct cordon_error **err)
+/* The calls that create, remove or rename a directory entry go to the protected-names broker.
+ * open and openat only when O_CREAT is set (compared as 32-bit: flags is an int), so that the
+ * common read-only open never leaves the kernel. */
+static int add_broker_rules(scmp_filter_ctx ctx, struct cordon_error **err)
 {
-	(void)plan;
+	static const char *const always[] = {"mkdir", "mkdirat", "creat", "mknod", "mknodat", "symlink",
+					     "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
+					     "unlink", "unlinkat", "rmdir", "openat2", "bind", NULL};
+	for (int i = 0; always[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(always[i]);
+		if (nr >= 0 && rule(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL, always[i], err) < 0)
+			return -1;
+	}
+	struct scmp_arg_cmp open_creat = SCMP_A1_32(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
+	struct scmp_arg_cmp openat_creat = SCMP_A2_32(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
+	if (rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, &open_creat, "open", err) < 0 ||
+	    rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, &openat_creat, "openat", err) < 0)
+		return -1;
+	return 0;
+}
+
+int lx_seccomp_apply(const struct plan *plan, int *notify_fd, struct cordon_error **err)
+{
+	*notify_fd = -1;
 	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return cerr_set(err, ENOMEM, "seccomp_init failed");
@@ -117,7 +139,16 @@ int lx_seccomp_apply(const struct plan *plan, struct cordon_error **err)
 		return cerr_sys(err, -rc, "configure the seccomp filter");
 	if (add_denials(ctx, err) < 0)
 		return -1;
+	bool broker = plan->fs_restricted && plan->nguarded > 0;
+	if (broker && add_broker_rules(ctx, err) < 0)
+		return -1;
 	if ((rc = seccomp_load(ctx)) < 0)
 		return cerr_sys(err, -rc, "load the seccomp filter");
+	if (broker) {
+		*notify_fd = seccomp_notify_fd(ctx);
+		if (*notify_fd < 0)
+			return cerr_sys(err, -*notify_fd, "get the seccomp listener"),
+			       cerr_hint(err, "protected names need seccomp user notification (Linux 5.0+)");
+	}
 	return 0;
 }

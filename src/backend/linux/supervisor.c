@@ -114,8 +114,10 @@ struct loop {
 	int sig_fd;
 	int timer_fd;
 	struct pty_relay *pty;
+	struct broker *broker;
 	int result; /* -1 until known */
 	bool timed_out;
+	bool violated;
 	struct cordon_error **err;
 };
 
@@ -173,6 +175,9 @@ static int event_loop(struct loop *l)
 			i_timer = n;
 			pfd[n++] = (struct pollfd){.fd = l->timer_fd, .events = POLLIN};
 		}
+		int i_broker = n;
+		if (l->broker)
+			n += broker_fds(l->broker, pfd + n);
 		int i_pty = n;
 		if (l->pty)
 			n += pty_relay_fds(l->pty, pfd + n);
@@ -180,6 +185,12 @@ static int event_loop(struct loop *l)
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (l->broker && broker_handle(l->broker, pfd + i_broker) && !l->violated) {
+			/* A guarded name appeared (or vanished) despite the broker: a race. Stop everything
+			 * first, so nothing in the sandbox can act on it, then repair. */
+			l->violated = true;
+			kill(l->init, SIGKILL);
 		}
 		if (l->pty && n > i_pty)
 			pty_relay_handle(l->pty, pfd + i_pty, n - i_pty);
@@ -202,6 +213,12 @@ static int event_loop(struct loop *l)
 		waitpid(l->init, &init_status, 0);
 	if (l->pty)
 		pty_relay_drain(l->pty);
+	if (l->violated) {
+		broker_repair(l->broker);
+		cerr_set(l->err, EACCES, "the command changed protected path `%s` by racing the broker; the sandbox "
+					 "was killed and the change undone", broker_violation(l->broker));
+		return -1;
+	}
 	if (l->timed_out)
 		return CORDON_EXIT_TIMEOUT;
 	if (l->result >= 0)
@@ -228,63 +245,80 @@ static int make_timer(uint64_t ms, struct cordon_error **err)
 
 static const int watched[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH};
 
+/* Waits for READY; takes the pty master and the broker's listener that come with it. */
+static int await_ready(struct loop *l, int parent_fd, int *master, struct cordon_error **err)
+{
+	struct sync_msg m;
+	int fds[SYNC_MAX_FDS];
+	int notify = -1, k = 0;
+	if (sync_recv(parent_fd, &m, fds) < 0)
+		return cerr_set(err, EIO, "the sandbox failed during setup");
+	if (m.type == SYNC_ERROR) {
+		cerr_set(err, m.code, "%s", m.text);
+		return m.hint[0] ? cerr_hint(err, "%s", m.hint) : -1;
+	}
+	if (m.type != SYNC_READY)
+		return cerr_set(err, EPROTO, "unexpected message %u from the sandbox", m.type);
+	if (m.status & 1)
+		*master = fds[k++];
+	if (m.status & 2)
+		notify = fds[k++];
+	if (l->broker && notify < 0)
+		return cerr_set(err, EPROTO, "the sandbox sent no seccomp listener: protected names would be open");
+	if (l->broker)
+		broker_set_notify_fd(l->broker, notify);
+	else if (notify >= 0)
+		close(notify);
+	return 0;
+}
+
 static int supervise(struct lx_child *c, const struct cordon_policy *p, int parent_fd, pid_t init,
 		     struct cordon_error **err)
 {
+	const struct plan *plan = c->plan;
 	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err};
+	int status = -1, master = -1;
 	sigset_t set;
 	sigemptyset(&set);
 	for (size_t i = 0; i < ARRAY_LEN(watched); i++)
 		sigaddset(&set, watched[i]);
-	l.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (l.sig_fd < 0) {
-		kill(init, SIGKILL);
-		waitpid(init, NULL, 0);
-		return cerr_sys(err, errno, "signalfd");
+	if ((l.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		cerr_sys(err, errno, "signalfd");
+		goto kill_init;
 	}
+	/* The broker watches the guarded directories before the command can touch them. */
+	if (plan->nguarded && plan->fs_restricted && !(l.broker = broker_new(plan, err)))
+		goto kill_init;
 	struct sync_msg go = {.version = SYNC_VERSION, .type = SYNC_GO};
 	if (c->use_pty)
 		ioctl(0, TIOCGWINSZ, &go.ws);
-	if (write_id_maps(init, err) < 0 || sync_send(parent_fd, &go, -1) < 0) {
-		kill(init, SIGKILL);
-		waitpid(init, NULL, 0);
-		close(l.sig_fd);
-		return cerr_prefix(err, "set up the user namespace");
+	if (write_id_maps(init, err) < 0 || sync_send(parent_fd, &go, NULL, 0) < 0) {
+		cerr_prefix(err, "set up the user namespace");
+		goto kill_init;
 	}
-	/* Setup: READY (with the pty master) or an error. */
-	struct sync_msg m;
-	int master = -1;
-	int rc = sync_recv(parent_fd, &m, &master);
-	if (rc < 0 || m.type != SYNC_READY) {
-		if (rc == 0 && m.type == SYNC_ERROR) {
-			cerr_set(err, m.code, "%s", m.text);
-			if (m.hint[0])
-				cerr_hint(err, "%s", m.hint);
-		} else
-			cerr_set(err, EIO, "the sandbox failed during setup");
-		kill(init, SIGKILL);
-		waitpid(init, NULL, 0);
-		close(l.sig_fd);
-		return -1;
-	}
-	if (p->limits[CORDON_LIMIT_TIMEOUT_MS]) {
-		l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err);
-		if (l.timer_fd < 0) {
-			kill(init, SIGKILL);
-			waitpid(init, NULL, 0);
-			return -1;
-		}
-	}
+	if (await_ready(&l, parent_fd, &master, err) < 0)
+		goto kill_init;
+	if (p->limits[CORDON_LIMIT_TIMEOUT_MS] && (l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
+		goto kill_init;
 	if (master >= 0) {
-		l.pty = pty_relay_new(master);
+		l.pty = pty_relay_new(steal_fd(&master));
 		pty_enter_raw();
 	}
-	int status = event_loop(&l);
+	status = event_loop(&l);
 	if (l.pty) {
 		pty_leave_raw();
 		pty_relay_free(l.pty);
 	}
-	close(l.sig_fd);
+	goto out;
+kill_init:
+	kill(init, SIGKILL);
+	waitpid(init, NULL, 0);
+out:
+	if (master >= 0)
+		close(master);
+	if (l.sig_fd >= 0)
+		close(l.sig_fd);
+	broker_free(l.broker);
 	if (l.timer_fd >= 0)
 		close(l.timer_fd);
 	if (l.sync_fd >= 0)

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The protected-names broker. A protected name that does not exist yet has no inode to mount over,
+ * and a placeholder created on the host would be a stray file. Instead, the seccomp filter sends the
+ * calls that create, remove or rename a directory entry (open and openat only with O_CREAT) here, to
+ * the supervisor, which reads the path from the caller's memory, resolves its parent directory inside
+ * the sandbox's own root, and denies the call when (parent, name) is guarded.
+ *
+ * CONTINUE is never the security decision: the path can change between this check and the kernel's
+ * own lookup. What CONTINUE lets through is still subject to the mount and Landlock layers; and for
+ * the race that would create a guarded name, an inotify watch on every guarded directory is the
+ * backstop: it kills the sandbox, then removes what was created (or restores a guarded symlink).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "backend/linux/linux.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+
+struct guard {
+	const struct guarded_name *g;
+	dev_t dev;
+	ino_t ino;
+	int wd;           /* inotify watch of the directory */
+	char *link_text;  /* the guarded entry was a symlink: its text, to restore it */
+};
+
+struct broker {
+	struct guard *guards;
+	size_t n;
+	int notify_fd;
+	int inotify_fd;
+	bool violated;
+	unsigned long denied;
+	char violation[512];
+};
+
+/* Where a syscall names the entries it creates or removes: (dirfd arg or -1 for the cwd, path arg). */
+struct target {
+	int dirfd_arg;
+	int path_arg;
+};
+
+struct entry_call {
+	int nr;
+	struct target t[2];
+	int nt;
+};
+
+static const struct entry_call entry_calls[] = {
+	{SYS_mkdir, {{-1, 0}}, 1},          {SYS_mkdirat, {{0, 1}}, 1},
+	{SYS_open, {{-1, 0}}, 1},           {SYS_openat, {{0, 1}}, 1},
+	{SYS_openat2, {{0, 1}}, 1},         {SYS_creat, {{-1, 0}}, 1},
+	{SYS_mknod, {{-1, 0}}, 1},          {SYS_mknodat, {{0, 1}}, 1},
+	{SYS_symlink, {{-1, 1}}, 1},        {SYS_symlinkat, {{1, 2}}, 1},
+	{SYS_link, {{-1, 1}}, 1},           {SYS_linkat, {{2, 3}}, 1},
+	{SYS_rename, {{-1, 0}, {-1, 1}}, 2}, {SYS_renameat, {{0, 1}, {2, 3}}, 2},
+	{SYS_renameat2, {{0, 1}, {2, 3}}, 2}, {SYS_unlink, {{-1, 0}}, 1},
+	{SYS_unlinkat, {{0, 1}}, 1},        {SYS_rmdir, {{-1, 0}}, 1},
+};
+
+/* Reads a NUL-terminated string from the target's memory, page by page. */
+static int read_string(pid_t pid, uint64_t addr, char *buf, size_t cap)
+{
+	size_t got = 0;
+	while (got < cap - 1) {
+		size_t page_left = 4096 - ((addr + got) & 4095);
+		size_t want = page_left < cap - 1 - got ? page_left : cap - 1 - got;
+		struct iovec local = {.iov_base = buf + got, .iov_len = want};
+		struct iovec remote = {.iov_base = (void *)(uintptr_t)(addr + got), .iov_len = want};
+		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return -1;
+		if (memchr(buf + got, '\0', (size_t)n))
+			return 0;
+		got += (size_t)n;
+	}
+	buf[cap - 1] = '\0';
+	return -1; /* longer than PATH_MAX: the kernel refuses it too */
+}
+
+/* The sandbox-view path of /proc/PID/cwd or /proc/PID/fd/N. */
+static int view_path_of(pid_t pid, int dirfd, char *out, size_t cap)
+{
+	char link[64];
+	if (dirfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, dirfd);
+	ssize_t n = readlink(link, out, cap - 1);
+	if (n <= 0 || out[0] != '/')
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* Splits `path` into its parent (sandbox-view, absolute) and final name; trailing slashes ignored. */
+static int split(pid_t pid, int dirfd, const char *path, char *parent, size_t cap, char *name, size_t ncap)
+{
+	char tmp[PATH_MAX * 2];
+	if (path[0] == '/')
+		snprintf(tmp, sizeof(tmp), "%s", path);
+	else {
+		char base[PATH_MAX];
+		if (view_path_of(pid, dirfd, base, sizeof(base)) < 0)
+			return -1;
+		snprintf(tmp, sizeof(tmp), "%s/%s", base, path);
+	}
+	size_t len = strlen(tmp);
+	while (len > 1 && tmp[len - 1] == '/')
+		tmp[--len] = '\0';
+	char *slash = strrchr(tmp, '/');
+	snprintf(name, ncap, "%s", slash + 1);
+	*slash = '\0';
+	snprintf(parent, cap, "%s", tmp[0] ? tmp : "/");
+	return 0;
+}
+
+/* Is (parent, name), as the process at `pid` sees it, a guarded entry? */
+static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const char *path)
+{
+	char parent[PATH_MAX], name[256];
+	if (split(pid, dirfd, path, parent, sizeof(parent), name, sizeof(name)) < 0)
+		return NULL;
+	bool any = false;
+	for (size_t i = 0; i < b->n && !any; i++)
+		any = strcmp(b->guards[i].g->name, name) == 0;
+	if (!any)
+		return NULL; /* the common case: no need to resolve anything */
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return NULL;
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int pfd = (int)syscall(SYS_openat2, rfd, parent, &how, sizeof(how));
+	struct stat st;
+	if (pfd < 0 || fstat(pfd, &st) < 0)
+		return NULL; /* no such parent: the kernel will refuse the call itself */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->guards[i].dev == st.st_dev && b->guards[i].ino == st.st_ino && strcmp(b->guards[i].g->name, name) == 0)
+			return &b->guards[i];
+	return NULL;
+}
+
+static bool creates(pid_t pid, const struct seccomp_data *d)
+{
+	if (d->nr == SYS_openat2) {
+		struct open_how how;
+		struct iovec local = {.iov_base = &how, .iov_len = sizeof(how)};
+		struct iovec remote = {.iov_base = (void *)(uintptr_t)d->args[2], .iov_len = sizeof(how)};
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(how))
+			return true; /* look at the name anyway */
+		return how.flags & O_CREAT;
+	}
+	return true;
+}
+
+/* Decides one notification: 0 to let the kernel go on, or an errno to deny. */
+static int decide(struct broker *b, const struct seccomp_notif *req, const struct guard **hit)
+{
+	pid_t pid = (pid_t)req->pid;
+	const struct seccomp_data *d = &req->data;
+	if (d->nr == SYS_bind) {
+		struct sockaddr_un sun;
+		memset(&sun, 0, sizeof(sun));
+		size_t len = d->args[2] < sizeof(sun) ? (size_t)d->args[2] : sizeof(sun);
+		struct iovec local = {.iov_base = &sun, .iov_len = len};
+		struct iovec remote = {.iov_base = (void *)(uintptr_t)d->args[1], .iov_len = len};
+		if (len <= offsetof(struct sockaddr_un, sun_path) || process_vm_readv(pid, &local, 1, &remote, 1, 0) <= 0 ||
+		    sun.sun_family != AF_UNIX || sun.sun_path[0] == '\0')
+			return 0;
+		sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
+		*hit = guarded(b, pid, AT_FDCWD, sun.sun_path);
+		return *hit ? EACCES : 0;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(entry_calls); i++) {
+		if (entry_calls[i].nr != (int)d->nr)
+			continue;
+		if (!creates(pid, d))
+			return 0;
+		for (int t = 0; t < entry_calls[i].nt; t++) {
+			const struct target *tg = &entry_calls[i].t[t];
+			char path[PATH_MAX];
+			if (read_string(pid, d->args[tg->path_arg], path, sizeof(path)) < 0)
+				continue; /* unreadable: the kernel gets EFAULT or ENAMETOOLONG itself */
+			int dirfd = tg->dirfd_arg < 0 ? AT_FDCWD : (int)(int32_t)d->args[tg->dirfd_arg];
+			if ((*hit = guarded(b, pid, dirfd, path)))
+				return EACCES;
+		}
+	}
+	return 0;
+}
+
+static void on_notify(struct broker *b)
+{
+	struct seccomp_notif req;
+	memset(&req, 0, sizeof(req));
+	if (ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+		return;
+	const struct guard *hit = NULL;
+	int e = decide(b, &req, &hit);
+	struct seccomp_notif_resp resp = {.id = req.id};
+	/* The pid may have been reused while we read its memory: only answer a live request. */
+	if (ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+		return;
+	if (e) {
+		resp.error = -e;
+		b->denied++;
+		if (getenv("CORDON_DEBUG_BROKER"))
+			fprintf(stderr, "cordon: denied entry %s/%s\n", hit->g->dir, hit->g->name);
+	} else {
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	}
+	ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void on_inotify(struct broker *b)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while ((n = read(b->inotify_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			if (!ev->len)
+				continue;
+			for (size_t i = 0; i < b->n; i++) {
+				const struct guard *g = &b->guards[i];
+				if (g->wd != ev->wd || strcmp(g->g->name, ev->name) != 0)
+					continue;
+				bool created = ev->mask & (IN_CREATE | IN_MOVED_TO);
+				bool removed = ev->mask & (IN_DELETE | IN_MOVED_FROM);
+				if ((created && !g->g->existed) || (removed && g->g->existed) || (created && g->link_text)) {
+					b->violated = true;
+					snprintf(b->violation, sizeof(b->violation), "%s/%s", g->g->dir, g->g->name);
+				}
+			}
+		}
+	}
+}
+
+struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
+{
+	struct broker *b = calloc(1, sizeof(*b));
+	if (!b || !(b->guards = calloc(plan->nguarded ? plan->nguarded : 1, sizeof(*b->guards)))) {
+		free(b);
+		cerr_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	b->notify_fd = -1;
+	b->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (b->inotify_fd < 0) {
+		cerr_sys(err, errno, "inotify_init1");
+		broker_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < plan->nguarded; i++) {
+		struct guard *g = &b->guards[b->n];
+		struct stat st;
+		g->g = &plan->guarded[i];
+		if (stat(g->g->dir, &st) < 0) {
+			cerr_sys(err, errno, "protected path's directory `%s`", g->g->dir);
+			broker_free(b);
+			return NULL;
+		}
+		g->dev = st.st_dev;
+		g->ino = st.st_ino;
+		g->wd = inotify_add_watch(b->inotify_fd, g->g->dir,
+					  IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW);
+		if (g->wd < 0) {
+			cerr_sys(err, errno, "watch `%s`", g->g->dir);
+			broker_free(b);
+			return NULL;
+		}
+		char full[PATH_MAX + 256], text[PATH_MAX];
+		snprintf(full, sizeof(full), "%s/%s", g->g->dir, g->g->name);
+		ssize_t tl = readlink(full, text, sizeof(text) - 1);
+		if (tl > 0) {
+			text[tl] = '\0';
+			g->link_text = strdup(text);
+		}
+		b->n++;
+	}
+	return b;
+}
+
+void broker_set_notify_fd(struct broker *b, int fd)
+{
+	b->notify_fd = fd;
+}
+
+void broker_free(struct broker *b)
+{
+	if (!b)
+		return;
+	if (b->notify_fd >= 0)
+		close(b->notify_fd);
+	if (b->inotify_fd >= 0)
+		close(b->inotify_fd);
+	for (size_t i = 0; i < b->n; i++)
+		free(b->guards[i].link_text);
+	free(b->guards);
+	free(b);
+}
+
+int broker_fds(struct broker *b, struct pollfd *pfd)
+{
+	pfd[0] = (struct pollfd){.fd = b->notify_fd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = b->inotify_fd, .events = POLLIN};
+	return 2;
+}
+
+bool broker_handle(struct broker *b, struct pollfd *pfd)
+{
+	if (pfd[0].revents & POLLIN)
+		on_notify(b);
+	if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		close(b->notify_fd);
+		b->notify_fd = -1;
+	}
+	if (pfd[1].revents & POLLIN)
+		on_inotify(b);
+	return b->violated;
+}
+
+/* Removes `name` beneath dirfd without following any symlink. */
+static void remove_tree(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		int dfd = dup(fd);
+		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				remove_tree(fd, de->d_name);
+		if (d)
+			closedir(d);
+		close(fd);
+	}
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* After the sandbox is dead: undo what a race let through. */
+void broker_repair(struct broker *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct guard *g = &b->guards[i];
+		_cleanup_close_ int dfd = open(g->g->dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (dfd < 0)
+			continue;
+		struct stat st;
+		bool present = fstatat(dfd, g->g->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (g->link_text) {
+			char text[PATH_MAX];
+			ssize_t tl = present ? readlinkat(dfd, g->g->name, text, sizeof(text) - 1) : -1;
+			if (tl >= 0)
+				text[tl] = '\0';
+			if (tl < 0 || strcmp(text, g->link_text) != 0) {
+				_cleanup_close_ int wfd = open(g->g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+				if (present && wfd >= 0)
+					remove_tree(wfd, g->g->name);
+				if (wfd >= 0)
+					symlinkat(g->link_text, wfd, g->g->name);
+			}
+		} else if (!g->g->existed && present) {
+			_cleanup_close_ int wfd = open(g->g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (wfd >= 0)
+				remove_tree(wfd, g->g->name);
+		}
+	}
+}
+
+const char *broker_violation(const struct broker *b)
+{
+	return b->violated ? b->violation : NULL;
+}
+
+unsigned long broker_denied(const struct broker *b)
+{
+	return b->denied;
+}

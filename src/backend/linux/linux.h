@@ -47,7 +47,8 @@ struct lx_child {
 	bool pty_stderr;
 	int landlock_abi;     /* 0: not applied (full-access, or degraded by request) */
 	int cap_last;
-	int cgroup_fd;        /* -1, or the sandbox's cgroup to join */
+	uint64_t nproc_rlimit; /* RLIMIT_NPROC to set inside the user namespace (no cgroup), or 0 */
+	uint64_t as_rlimit;    /* RLIMIT_AS per process (--memory, degraded by request), or 0 */
 };
 
 /* resolve.c */
@@ -64,7 +65,7 @@ int lx_landlock_apply(const struct plan *plan, int abi, struct cordon_error **er
 
 /* lockdown.c: capabilities, securebits, no_new_privs, rlimits. */
 int lx_drop_privileges(int cap_last, struct cordon_error **err);
-int lx_set_rlimits(const struct cordon_policy *p, struct cordon_error **err);
+int lx_set_rlimits(const struct lx_child *c, struct cordon_error **err);
 int lx_cap_last(void);
 
 /* seccomp.c: loads the filter; with guarded names, *notify_fd gets the user-notification listener. */
@@ -103,9 +104,11 @@ void pty_relay_winch(struct pty_relay *r);
 int pty_enter_raw(void);
 void pty_leave_raw(void);
 
-/* cgroup.c */
-int lx_cgroup_create(const struct cordon_policy *p, char **path_out, struct cordon_error **err);
-void lx_cgroup_remove(const char *path);
+/* cgroup.c: a cgroup for the run with memory and/or pids limits (0: none). Returns the list of its
+ * directories (free it), or NULL when no cgroup can be made here. */
+char *lx_cgroup_create(uint64_t mem, uint64_t procs);
+int lx_cgroup_enter(const char *list, pid_t pid, struct cordon_error **err);
+void lx_cgroup_remove(const char *list);
 
 /* doctor.c */
 int lx_doctor(bool json);

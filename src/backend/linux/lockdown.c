@@ -59,8 +59,14 @@ static int set_one(int res, uint64_t v, const char *what, struct cordon_error **
 	return 0;
 }
 
-int lx_set_rlimits(const struct cordon_policy *p, struct cordon_error **err)
+int lx_set_rlimits(const struct lx_child *c, struct cordon_error **err)
 {
+	const struct cordon_policy *p = c->policy;
+	/* Counted per user namespace: the processes of this uid inside the sandbox, not the user's others. */
+	if (c->nproc_rlimit && set_one(RLIMIT_NPROC, c->nproc_rlimit, "--max-procs", err) < 0)
+		return -1;
+	if (c->as_rlimit && set_one(RLIMIT_AS, c->as_rlimit, "--memory (per process, degraded)", err) < 0)
+		return -1;
 	if (p->limits[CORDON_LIMIT_CPU_SECONDS] &&
 	    set_one(RLIMIT_CPU, p->limits[CORDON_LIMIT_CPU_SECONDS], "--cpu-seconds", err) < 0)
 		return -1;

@@ -103,7 +103,9 @@ static int open_target(int newroot, const char *path, bool dir, struct cordon_er
 	return fd;
 }
 
-static int bind_path(int oldroot, int newroot, const char *path, bool rdonly, struct cordon_error **err)
+enum bind_kind { BIND_RW, BIND_RO, BIND_DEVICE };
+
+static int bind_path(int oldroot, int newroot, const char *path, enum bind_kind kind, struct cordon_error **err)
 {
 	_cleanup_close_ int src = lx_open_beneath(oldroot, path, O_PATH | O_NOFOLLOW, true);
 	if (src < 0)
@@ -123,7 +125,9 @@ static int bind_path(int oldroot, int newroot, const char *path, bool rdonly, st
 	_cleanup_close_ int top = lx_open_beneath(newroot, path, O_PATH | O_NOFOLLOW, true);
 	if (top < 0)
 		return cerr_sys(err, errno, "reopen `%s`", path);
-	uint64_t set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (rdonly ? MOUNT_ATTR_RDONLY : 0);
+	/* Device nodes are bound one by one from the host's /dev: only they keep dev semantics. */
+	uint64_t set = MOUNT_ATTR_NOSUID | (kind == BIND_DEVICE ? 0 : MOUNT_ATTR_NODEV) |
+		       (kind == BIND_RO ? MOUNT_ATTR_RDONLY : 0);
 	if (lx_mount_setattr_rec(top, "", set, 0) < 0)
 		return cerr_sys(err, errno, "set attributes of `%s`", path);
 	return 0;
@@ -189,9 +193,9 @@ static int apply_op(int oldroot, int newroot, const struct mount_op *op, struct 
 	case MOP_EMPTY_RO:
 		return tmpfs_at(newroot, op->path, "mode=0755", err); /* made read-only once populated */
 	case MOP_BIND_RW:
-		return bind_path(oldroot, newroot, op->path, false, err);
+		return bind_path(oldroot, newroot, op->path, BIND_RW, err);
 	case MOP_BIND_RO:
-		return bind_path(oldroot, newroot, op->path, true, err);
+		return bind_path(oldroot, newroot, op->path, BIND_RO, err);
 	case MOP_MASK_DIR:
 		return mask_dir(newroot, op->path, err);
 	case MOP_MASK_FILE:
@@ -213,7 +217,7 @@ static int build_dev(int oldroot, int newroot, struct cordon_error **err)
 	for (int i = 0; dev_nodes[i]; i++) {
 		char path[64];
 		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i]);
-		if (bind_path(oldroot, newroot, path, false, err) < 0)
+		if (bind_path(oldroot, newroot, path, BIND_DEVICE, err) < 0)
 			return -1;
 	}
 	_cleanup_close_ int dev = lx_open_beneath(newroot, "/dev", O_PATH | O_DIRECTORY, true);

@@ -138,7 +138,7 @@ void lx_child_main(struct lx_child *c)
 	int master = -1, slave = -1;
 	if (c->use_pty && open_pty(&master, &slave, &go.ws, &err) < 0)
 		fail(fd, err);
-	if (lx_set_rlimits(c->policy, &err) < 0)
+	if (lx_set_rlimits(c, &err) < 0)
 		fail(fd, err);
 
 	/* Lock down init itself, so that nothing in the sandbox is stronger than the command. */

@@ -99,6 +99,36 @@ static int check_layers(const struct cordon_policy *p, const struct plan *plan, 
 			      "command line), or pass --allow-degraded to run with the mount layer alone");
 }
 
+/* Decides how --memory and --max-procs are enforced, before anything starts. */
+static int plan_limits(const struct cordon_policy *p, struct lx_child *c, char **cgroups, struct cordon_error **err)
+{
+	uint64_t mem = p->limits[CORDON_LIMIT_MEMORY], procs = p->limits[CORDON_LIMIT_MAX_PROCS];
+	if (!mem && !procs)
+		return 0;
+	if ((*cgroups = lx_cgroup_create(mem, procs)))
+		return 0;
+	if (procs && geteuid() != 0)
+		c->nproc_rlimit = procs; /* exact: counted inside the new user namespace */
+	else if (procs) {
+		cerr_set(err, ENOTSUP, "--max-procs: no cgroup with the pids controller can be made here, and "
+				       "RLIMIT_NPROC does not apply to root");
+		return cerr_hint(err, "mount cgroup v2 with the pids controller, or run cordon as a regular user");
+	}
+	if (mem && !p->allow_degraded) {
+		cerr_set(err, ENOTSUP, "--memory: no cgroup with the memory controller can be made here, so the "
+				       "sandbox's total memory cannot be limited");
+		return cerr_hint(err, "run under a delegated cgroup v2 subtree (e.g. `systemd-run --user --scope "
+				      "-p Delegate=yes cordon run ...`), or pass --allow-degraded to limit each "
+				      "process's address space instead");
+	}
+	if (mem) {
+		fprintf(stderr, "cordon: warning: --memory limits each process's address space (RLIMIT_AS), not "
+				"the sandbox's total (--allow-degraded)\n");
+		c->as_rlimit = mem;
+	}
+	return 0;
+}
+
 static int exit_status_of(int status)
 {
 	if (WIFEXITED(status))
@@ -273,7 +303,7 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct cordon
 }
 
 static int supervise(struct lx_child *c, const struct cordon_policy *p, int parent_fd, pid_t init,
-		     struct cordon_error **err)
+		     const char *cgroups, struct cordon_error **err)
 {
 	const struct plan *plan = c->plan;
 	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err};
@@ -292,6 +322,9 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 	struct sync_msg go = {.version = SYNC_VERSION, .type = SYNC_GO};
 	if (c->use_pty)
 		ioctl(0, TIOCGWINSZ, &go.ws);
+	/* Into the cgroup before init starts anything: every descendant is counted. */
+	if (cgroups && lx_cgroup_enter(cgroups, init, err) < 0)
+		goto kill_init;
 	if (write_id_maps(init, err) < 0 || sync_send(parent_fd, &go, NULL, 0) < 0) {
 		cerr_prefix(err, "set up the user namespace");
 		goto kill_init;
@@ -332,12 +365,13 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	const struct cordon_policy *p = req->policy;
 	struct lx_child c = {
 		.plan = plan, .policy = p, .argv = req->argv, .envp = envp, .cwd = cwd,
-		.cap_last = lx_cap_last(), .cgroup_fd = -1,
+		.cap_last = lx_cap_last(),
 	};
 	if (check_layers(p, plan, &c, err) < 0)
 		return -1;
-	if (p->limits[CORDON_LIMIT_MEMORY] || p->limits[CORDON_LIMIT_MAX_PROCS])
-		return cerr_set(err, ENOTSUP, "--memory and --max-procs need a cgroup v2 subtree; not supported yet");
+	_cleanup_free_ char *cgroups = NULL;
+	if (plan_limits(p, &c, &cgroups, err) < 0)
+		return -1;
 	c.use_pty = isatty(0) == 1;
 	c.pty_stdout = c.use_pty && isatty(1) == 1;
 	c.pty_stderr = c.use_pty && isatty(2) == 1;
@@ -372,7 +406,8 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 		lx_child_main(&c);
 	}
 	close(sv[1]);
-	int status = supervise(&c, p, sv[0], pid, err);
+	int status = supervise(&c, p, sv[0], pid, cgroups, err);
+	lx_cgroup_remove(cgroups);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }

@@ -102,6 +102,9 @@ static int add_grant(struct plan *p, const char *path, unsigned rights)
 
 static int add_guarded(struct plan *p, const char *dir, const char *name, bool existed)
 {
+	for (size_t i = 0; i < p->nguarded; i++)
+		if (strcmp(p->guarded[i].dir, dir) == 0 && strcmp(p->guarded[i].name, name) == 0)
+			return 0;
 	struct guarded_name *v = realloc(p->guarded, (p->nguarded + 1) * sizeof(*v));
 	if (!v)
 		return -1;
@@ -149,6 +152,44 @@ static const char *under_any(const struct rlist *l, const char *path)
 	return NULL;
 }
 
+/* The writable root that holds `path` most closely (nested roots: the deepest). */
+static const char *closest_root(const struct rlist *l, const char *path)
+{
+	const char *best = NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (path_is_under(path, l->v[i].path) && (!best || strlen(l->v[i].path) > strlen(best)))
+			best = l->v[i].path;
+	return best;
+}
+
+/*
+ * A protected path below the top of its writable root (root/a/b/secret) is only as safe as the
+ * directories above it: renaming `a` away and making a new root/a/b/secret would escape every mount.
+ * So each intermediate name is guarded too: it cannot be removed, renamed or replaced.
+ */
+static int guard_ancestors(const struct resolved *r, struct plan *out, const char *path)
+{
+	const char *root = closest_root(&r->writable, path);
+	if (!root)
+		return 0;
+	size_t rootlen = strcmp(root, "/") ? strlen(root) : 0;
+	_cleanup_free_ char *buf = strdup(path);
+	if (!buf)
+		return -1;
+	/* Walk the components after the root, up to (not including) the last one. */
+	for (char *p = buf + rootlen + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		char *slash = strrchr(buf, '/');
+		*slash = '\0';
+		int rc = add_guarded(out, *buf ? buf : "/", slash + 1, true);
+		*slash = '/';
+		*p = '/';
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int compile_protect(const struct resolved *r, struct plan *out, struct cordon_error **err)
 {
 	for (size_t i = 0; i < r->protect.n; i++) {
@@ -162,7 +203,7 @@ static int compile_protect(const struct resolved *r, struct plan *out, struct co
 		const char *parent = *dir ? dir : "/";
 		/* Every protected path is guarded by name: the broker refuses to create, remove or replace
 		 * it, so a name that does not exist yet is covered without a placeholder on the host. */
-		if (add_guarded(out, parent, name, pp->kind != RK_MISSING) < 0)
+		if (add_guarded(out, parent, name, pp->kind != RK_MISSING) < 0 || guard_ancestors(r, out, pp->path) < 0)
 			return cerr_set(err, ENOMEM, "out of memory");
 		if (pp->kind == RK_DIR || pp->kind == RK_FILE) {
 			if (add_op(out, MOP_BIND_RO, pp->path) < 0)

@@ -91,11 +91,13 @@ static int set_limit(struct cordon_policy *p, enum cordon_limit which, const cha
 	return 0;
 }
 
-static int take(int rc, struct cordon_error *err)
+/* Reports a setter's error (the setter has run: rc and err are both settled). */
+static int take(int rc, struct cordon_error **err)
 {
 	if (rc < 0) {
-		fprintf(stderr, "cordon run: %s; hint: see `cordon run --help`\n", err ? err->message : "bad option");
-		cordon_error_free(err);
+		fprintf(stderr, "cordon run: %s; hint: see `cordon run --help`\n", *err ? (*err)->message : "bad option");
+		cordon_error_free(*err);
+		*err = NULL;
 		return -1;
 	}
 	return 0;
@@ -113,22 +115,27 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 {
 	struct cordon_policy *p = &f->p;
 	struct cordon_error *err = NULL;
+	int rc;
 	switch (c) {
 	case 'w':
-		return take(cordon_policy_set_workspace(p, arg, &err), err);
+		rc = cordon_policy_set_workspace(p, arg, &err);
+		return take(rc, &err);
 	case OPT_MODE:
 		if (policy_parse_mode(arg, &p->mode) < 0)
 			return cli_usage_error("run", "--mode `%s`: expected read-only, workspace-write or full-access", arg), -1;
 		p->set |= PF_MODE;
 		return 0;
 	case OPT_WRITABLE:
-		return take(policy_add_path(&p->writable, "--writable", arg, &err), err);
+		rc = policy_add_path(&p->writable, "--writable", arg, &err);
+		return take(rc, &err);
 	case OPT_PROTECT:
-		return take(policy_add_protect(p, arg, &err), err);
+		rc = policy_add_protect(p, arg, &err);
+		return take(rc, &err);
 	case OPT_NO_DEFAULT_PROTECT:
 		return cordon_policy_set_default_protect(p, false);
 	case OPT_DENY_READ:
-		return take(policy_add_path(&p->deny_read, "--deny-read", arg, &err), err);
+		rc = policy_add_path(&p->deny_read, "--deny-read", arg, &err);
+		return take(rc, &err);
 	case OPT_NO_DEFAULT_DENY_READ:
 		return cordon_policy_set_default_deny_read(p, false);
 	case OPT_NETWORK:
@@ -137,9 +144,11 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 		p->set |= PF_NETWORK;
 		return 0;
 	case OPT_ENV:
-		return take(policy_add_env_set(p, arg, &err), err);
+		rc = policy_add_env_set(p, arg, &err);
+		return take(rc, &err);
 	case OPT_ENV_KEEP:
-		return take(policy_add_env_keep(p, arg, &err), err);
+		rc = policy_add_env_keep(p, arg, &err);
+		return take(rc, &err);
 	case OPT_ENV_CLEAR:
 		return cordon_policy_env_clear(p, true);
 	case OPT_TIMEOUT:

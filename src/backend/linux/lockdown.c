@@ -53,7 +53,9 @@ int lx_drop_privileges(int cap_last, struct cordon_error **err)
 
 static int set_one(int res, uint64_t v, const char *what, struct cordon_error **err)
 {
-	struct rlimit rl = {.rlim_cur = (rlim_t)v, .rlim_max = (rlim_t)v};
+	/* CPU: SIGXCPU at the limit and SIGKILL a second later; with both equal the kernel sends
+	 * SIGKILL at once and the command never learns why. */
+	struct rlimit rl = {.rlim_cur = (rlim_t)v, .rlim_max = (rlim_t)(res == RLIMIT_CPU ? v + 1 : v)};
 	if (setrlimit(res, &rl) < 0)
 		return cerr_sys(err, errno, "set %s limit to %llu", what, (unsigned long long)v);
 	return 0;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Supervision: signals reach the command, the timeout kills everything, limits hold, and a command
+# on a terminal gets a pty of its own. Checked from outside.
+. "$(dirname "$0")/../lib.sh"
+mk_scratch
+
+# A TERM to cordon reaches the command, which may exit as it likes.
+sb_bg "$LOGS/term" -w "$WS" -- /bin/sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done'
+wait_for 50 grep -q ready "$LOGS/term"
+kill -TERM "$SB_PID"
+wait "$SB_PID"
+is "$?" 7 "SIGTERM to cordon is forwarded to the command"
+like "$(cat "$LOGS/term")" got-term "the command's handler ran"
+
+# The timeout kills the whole tree, daemons included.
+tag=tmo-$NONCE
+run sb -w "$WS" --timeout 1 -- /bin/bash -c "(setsid bash -c 'exec -a $tag sleep 60' &) ; exec -a $tag-main sleep 60"
+is "$RC" 124 "timeout: exit 124"
+if wait_for 20 no_process_matching "$tag"; then ok "timeout: nothing the command started survives"
+else not_ok "timeout: nothing the command started survives" "$(pgrep -af "$tag")"; fi
+
+# Limits.
+run sb -w "$WS" --max-procs 4 -- /bin/sh -c 'n=0; for i in 1 2 3 4 5 6 7 8; do sleep 2 & n=$((n+1)); done; wait; exit 0'
+like "$ERR" "[Cc]annot fork|Resource temporarily unavailable" "--max-procs refuses the fork past the limit"
+run sb -w "$WS" --file-size 4096 -- /bin/sh -c 'head -c 100000 /dev/zero > big; exit 0'
+size=$(stat -c %s "$WS/big" 2>/dev/null || echo 0)
+if ((size <= 4096)); then ok "--file-size caps the size of a written file ($size bytes)"; else not_ok "--file-size caps a written file" "size $size"; fi
+run sb -w "$WS" --cpu-seconds 1 -- /bin/sh -c 'while :; do :; done'
+is "$RC" 152 "--cpu-seconds: a busy loop dies of SIGXCPU (128+24)"
+if [[ $TEST_USER == root ]]; then
+	run sb -w "$WS" --memory 64M -- /usr/bin/python3 -c 'b = bytearray(300 * 1024 * 1024); print("allocated")'
+	if [[ $RC != 0 && $OUT != *allocated* ]]; then ok "--memory: a 300 MiB allocation fails under a 64 MiB limit"
+	else not_ok "--memory: a 300 MiB allocation fails under a 64 MiB limit" "$(what_happened)"; fi
+else
+	run sb -w "$WS" --memory 64M -- true
+	if [[ $RC == 0 ]]; then
+		ok "--memory: this user has a delegated cgroup"
+	else
+		is "$RC" 125 "--memory without a cgroup is refused (fail closed)"
+	fi
+	run sb -w "$WS" --allow-degraded --memory 64M -- /usr/bin/python3 -c 'b = bytearray(300 * 1024 * 1024); print("allocated")'
+	if [[ $OUT != *allocated* && $ERR == *warning* ]]; then ok "--memory with --allow-degraded limits the process and warns"
+	else not_ok "--memory with --allow-degraded limits the process and warns" "$(what_happened)"; fi
+fi
+
+# A terminal: the command gets its own pty (script(1) gives cordon a terminal on stdin).
+if command -v script >/dev/null; then
+	_sb_argv
+	out=$(timeout 20 script -qec "$(printf '%q ' "${_SB[@]}") run -w $(printf '%q' "$WS") -- /bin/sh -c 'tty; test -t 0 && echo stdin-is-tty; stty size'" /dev/null </dev/null 2>&1 | tr -d '\r')
+	like "$out" "/dev/pts/[0-9]+" "on a terminal, the command's tty is a pty inside the sandbox"
+	like "$out" "stdin-is-tty" "on a terminal, stdin is a tty"
+else
+	not_ok "script(1) is needed for the pty test (package bsdutils)"
+fi
+done_testing

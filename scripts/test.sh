@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Sets up a fresh Debian 12 machine and runs every test: unit, integration and escape suites, built
+# with gcc, with clang, and with gcc under AddressSanitizer + UndefinedBehaviorSanitizer. The
+# sandbox is exercised as root and as the unprivileged user `cordon-test` (created here when run as
+# root). Ends with one line: "N passed, N failed".
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    the gcc build only
+set -uo pipefail
+cd "$(dirname "$0")/.."
+quick=false
+[[ ${1:-} == --quick ]] && quick=true
+
+bash scripts/deps.sh || { echo "test: could not install dependencies" >&2; exit 1; }
+if [[ $(id -u) == 0 ]] && ! id -u cordon-test >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin cordon-test
+fi
+
+builds=("build-test-gcc:gcc:")
+$quick || builds+=("build-test-clang:clang:" "build-test-asan:gcc:-Db_sanitize=address,undefined -Db_lundef=false")
+
+passed=0 failed=0 skipped=0
+status=0
+for b in "${builds[@]}"; do
+	IFS=: read -r dir cc opts <<<"$b"
+	echo "=== $dir ($cc $opts)"
+	# shellcheck disable=SC2086
+	if ! { [[ -d $dir ]] || CC=$cc meson setup "$dir" $opts >"$dir.setup.log" 2>&1; } || ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+		cat "$dir.setup.log" "$dir.build.log" 2>/dev/null | tail -40
+		echo "test: $dir failed to build" >&2
+		failed=$((failed + 1))
+		status=1
+		continue
+	fi
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+	# Count from the machine-readable log: one JSON object per test program.
+	# Count single checks from the machine-readable log: TAP lines, cmocka's summaries, else one
+	# per program by its result.
+	read -r p f s < <(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    out = r.get("stdout", r.get("stdo", "")) or ""
+    tap_ok = re.findall(r"^ok \d+", out, re.M)
+    tap_skip = re.findall(r"^ok \d+.*# SKIP", out, re.M)
+    tap_bad = re.findall(r"^not ok \d+", out, re.M)
+    cm_ok = re.findall(r"^\[  PASSED  \] (\d+) test", out, re.M)
+    cm_bad = re.findall(r"^\[  FAILED  \] (\d+) test", out, re.M)
+    if tap_ok or tap_bad:
+        p += len(tap_ok) - len(tap_skip); s += len(tap_skip); f += len(tap_bad)
+        if r.get("result") not in ("OK", "SKIP") and not tap_bad:
+            f += 1  # the program failed outside its TAP lines (crash, sanitizer, wrong plan)
+    elif cm_ok or cm_bad:
+        p += sum(map(int, cm_ok)); f += sum(map(int, cm_bad))
+        if r.get("result") != "OK" and not cm_bad:
+            f += 1
+    elif r.get("result") == "SKIP":
+        s += 1
+    elif r.get("result") in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+)
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done
+echo
+echo "skipped: $skipped (a TAP skip names its reason in the log)"
+echo "tests: $passed passed, $failed failed"
+((failed == 0)) || status=1
+exit $status

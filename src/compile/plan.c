@@ -48,6 +48,7 @@ void resolved_release(struct resolved *r)
 	rlist_release(&r->protect);
 	rlist_release(&r->deny_read);
 	rlist_release(&r->run_keep);
+	rlist_release(&r->sockets);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -242,6 +243,10 @@ int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error
 	for (size_t i = 0; i < r->deny_read.n; i++)
 		rc |= add_op(out, r->deny_read.v[i].kind == RK_DIR ? MOP_MASK_DIR : MOP_MASK_FILE,
 			     r->deny_read.v[i].path);
+	/* A read-only mount does not stop connect() to a socket file, and pathname sockets cross network
+	 * namespaces: the host's sockets are covered with an empty unreadable file (ECONNREFUSED). */
+	for (size_t i = 0; i < r->sockets.n; i++)
+		rc |= add_op(out, MOP_MASK_FILE, r->sockets.v[i].path);
 	if (rc)
 		return cerr_set(err, ENOMEM, "out of memory");
 	if (compile_protect(r, out, err) < 0)

@@ -37,6 +37,7 @@ struct resolved {
 	struct rlist protect;   /* absolute paths inside writable roots; kind from lstat */
 	struct rlist deny_read; /* real paths that exist */
 	struct rlist run_keep;  /* paths under /run kept visible (read-only), e.g. the resolver's */
+	struct rlist sockets;   /* the host's bound unix sockets the sandbox could see: masked */
 };
 
 enum mop_kind {

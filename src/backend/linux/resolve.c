@@ -209,6 +209,49 @@ static int resolve_run_keep(struct resolved *r)
 	return 0;
 }
 
+static bool hidden_already(const struct resolved *r, const char *path)
+{
+	if ((path_is_under(path, "/tmp") || path_is_under(path, "/run")) && !under_writable(r, path))
+		return true; /* the private /tmp and the empty /run */
+	for (size_t i = 0; i < r->deny_read.n; i++)
+		if (r->deny_read.v[i].kind == RK_DIR && path_is_under(path, r->deny_read.v[i].path))
+			return true;
+	return false;
+}
+
+/*
+ * The host's bound pathname unix sockets (docker.sock, ssh-agent, a database's socket), from
+ * /proc/net/unix, that the sandbox could otherwise see. Sockets bound later, or bound with a relative
+ * path, are not listed here; /run and /tmp, where most live, are hidden whole.
+ */
+static int resolve_sockets(struct resolved *r, struct cordon_error **err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/unix", "re");
+	if (!f)
+		return 0; /* no /proc/net/unix: nothing to learn, the masks of /run and /tmp still hold */
+	char line[PATH_MAX + 128];
+	if (!fgets(line, sizeof(line), f))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *path = strchr(line, '/');
+		if (!path || path[-1] != ' ')
+			continue; /* unnamed, abstract (@...) or relative */
+		struct stat st;
+		if (hidden_already(r, path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		char real[PATH_MAX];
+		if (!realpath(path, real) || hidden_already(r, real))
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < r->sockets.n && !dup; i++)
+			dup = strcmp(r->sockets.v[i].path, real) == 0;
+		if (!dup && rlist_push(&r->sockets, real, RK_OTHER, NULL) < 0)
+			return cerr_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err)
 {
 	memset(r, 0, sizeof(*r));
@@ -256,5 +299,5 @@ int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_
 			return -1;
 	if (resolve_run_keep(r) < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
-	return 0;
+	return resolve_sockets(r, err);
 }

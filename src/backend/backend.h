@@ -24,6 +24,8 @@ struct cordon_backend {
 	int (*run)(const struct run_request *req, struct cordon_error **err);
 	/* Prints what this machine enforces; returns 0 when the default policy can be enforced. */
 	int (*doctor)(bool json);
+	/* The one-time privileged setup; prints what it does. 0, or -1 with *err set. */
+	int (*setup)(bool dry_run, struct cordon_error **err);
 };
 
 extern const struct cordon_backend cordon_backend_linux;

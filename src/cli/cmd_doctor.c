@@ -12,6 +12,7 @@ int cmd_doctor(int argc, char **argv)
 	bool json = false;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
@@ -21,7 +22,7 @@ int cmd_doctor(int argc, char **argv)
 			       "not.\n");
 			return 0;
 		} else
-			return cli_usage_error("doctor", "unknown option");
+			return cli_usage_error("doctor", "unknown option `%s`", argv[optind - 1]);
 	}
 	if (optind < argc)
 		return cli_usage_error("doctor", "unexpected argument `%s`", argv[optind]);

@@ -25,6 +25,7 @@ static int cmd_help(int argc, char **argv);
 static const struct verb verbs[] = {
 	{"run", cmd_run, "run a command in the sandbox"},
 	{"doctor", cmd_doctor, "say which guarantees hold on this machine"},
+	{"setup", cmd_setup, "one-time privileged setup where user namespaces are restricted"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 };

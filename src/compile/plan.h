@@ -3,7 +3,7 @@
  * Compile, then apply. A policy is first resolved against the machine (real paths, what exists and
  * what kind of file it is: the backend does that), then compiled here by pure functions into a plan:
  * an ordered list of mount operations and the Landlock grants. The backend applies a finished plan.
- * `cordon policy explain` and the golden tests print plans.
+ * `cordon run --explain` and the golden tests print plans.
  */
 #ifndef CORDON_COMPILE_PLAN_H
 #define CORDON_COMPILE_PLAN_H

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -142,8 +143,11 @@ static int parse_limits(struct ctx *c, json_t *lim)
 			if (val == 0)
 				val = 1;
 		} else {
-			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				return bad(c, k, "expected a non-negative integer", NULL);
+			if (!json_is_integer(v) || json_integer_value(v) < 0) {
+				char key[64];
+				snprintf(key, sizeof(key), "limits.%s", k);
+				return bad(c, key, "expected a non-negative integer", NULL);
+			}
 			val = (uint64_t)json_integer_value(v);
 		}
 		c->p->limits[which] = val;

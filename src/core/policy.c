@@ -241,8 +241,8 @@ int policy_add_env_set(struct cordon_policy *p, const char *a, struct cordon_err
 {
 	const char *eq = a ? strchr(a, '=') : NULL;
 	if (!eq || !valid_env_name(a, (size_t)(eq - a)))
-		return cerr_set(err, EINVAL, "--env `%s`: expected NAME=VALUE with NAME made of letters, digits and _",
-				a ? a : "");
+		return cerr_set(err, EINVAL, "environment assignment `%s`: expected NAME=VALUE with NAME made of letters, "
+					     "digits and _", a ? a : "");
 	if (strv_push(&p->env_set, a) < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
 	return 0;
@@ -251,7 +251,7 @@ int policy_add_env_set(struct cordon_policy *p, const char *a, struct cordon_err
 int policy_add_env_keep(struct cordon_policy *p, const char *name, struct cordon_error **err)
 {
 	if (!name || !valid_env_name(name, strlen(name)))
-		return cerr_set(err, EINVAL, "--env-keep `%s`: not a variable name", name ? name : "");
+		return cerr_set(err, EINVAL, "variable name `%s`: letters, digits and _ only", name ? name : "");
 	if (strv_push(&p->env_keep, name) < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
 	return 0;

@@ -9,7 +9,9 @@
  * CONTINUE is never the security decision: the path can change between this check and the kernel's
  * own lookup. What CONTINUE lets through is still subject to the mount and Landlock layers; and for
  * the race that would create a guarded name, an inotify watch on every guarded directory is the
- * backstop: it kills the sandbox, then removes what was created (or restores a guarded symlink).
+ * backstop: it kills the sandbox, then moves what appeared into a quarantine directory (or restores a
+ * guarded symlink). inotify cannot say who made the entry: it may be the user, working beside the
+ * sandbox, so it is moved aside, never deleted, when the quarantine is on the same file system.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/linux/linux.h"
@@ -50,6 +53,7 @@ struct broker {
 	bool violated;
 	unsigned long denied;
 	char violation[512];
+	char repaired[PATH_MAX + 160]; /* where the entry went, for the message */
 };
 
 /* Where a syscall names the entries it creates or removes: (dirfd arg or -1 for the cwd, path arg). */
@@ -361,6 +365,47 @@ static void remove_tree(int dirfd, const char *name)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
+/* $XDG_STATE_HOME/cordon/quarantine (default ~/.local/state/cordon/quarantine), made 0700. */
+static int quarantine_dir(char *out, size_t cap)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = lx_home();
+	int n;
+	if (xdg && xdg[0] == '/')
+		n = snprintf(out, cap, "%s/cordon/quarantine", xdg);
+	else if (home)
+		n = snprintf(out, cap, "%s/.local/state/cordon/quarantine", home);
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	for (char *p = out + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(out, 0700);
+		*p = '/';
+		if (rc < 0 && errno != EEXIST)
+			return -1;
+	}
+	return mkdir(out, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Moves dir/name into the quarantine; removes it only when it cannot be moved (another file system). */
+static void set_aside(struct broker *b, int dirfd, const char *name)
+{
+	char q[PATH_MAX], dest[PATH_MAX + 64];
+	if (quarantine_dir(q, sizeof(q)) == 0) {
+		snprintf(dest, sizeof(dest), "%s/%ld-%d-%s", q, (long)time(NULL), getpid(), name);
+		if (renameat(dirfd, name, AT_FDCWD, dest) == 0) {
+			snprintf(b->repaired, sizeof(b->repaired), "moved to %s", dest);
+			return;
+		}
+	}
+	remove_tree(dirfd, name);
+	snprintf(b->repaired, sizeof(b->repaired), "removed (no quarantine on the same file system)");
+}
+
 /* After the sandbox is dead: undo what a race let through. */
 void broker_repair(struct broker *b)
 {
@@ -379,14 +424,15 @@ void broker_repair(struct broker *b)
 			if (tl < 0 || strcmp(text, g->link_text) != 0) {
 				_cleanup_close_ int wfd = open(g->g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 				if (present && wfd >= 0)
-					remove_tree(wfd, g->g->name);
-				if (wfd >= 0)
-					symlinkat(g->link_text, wfd, g->g->name);
+					set_aside(b, wfd, g->g->name);
+				if (wfd >= 0 && symlinkat(g->link_text, wfd, g->g->name) == 0)
+					snprintf(b->repaired + strlen(b->repaired), sizeof(b->repaired) - strlen(b->repaired),
+						 "%sthe symlink restored", present ? "; " : "");
 			}
 		} else if (!g->g->existed && present) {
 			_cleanup_close_ int wfd = open(g->g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			if (wfd >= 0)
-				remove_tree(wfd, g->g->name);
+				set_aside(b, wfd, g->g->name);
 		}
 	}
 }
@@ -394,6 +440,11 @@ void broker_repair(struct broker *b)
 const char *broker_violation(const struct broker *b)
 {
 	return b->violated ? b->violation : NULL;
+}
+
+const char *broker_repaired(const struct broker *b)
+{
+	return b->repaired[0] ? b->repaired : "nothing left to undo";
 }
 
 unsigned long broker_denied(const struct broker *b)

@@ -99,7 +99,17 @@ static int try_v2(struct cg_run *cg, uint64_t mem, uint64_t procs)
 		return -1;
 	char ctl[64];
 	snprintf(ctl, sizeof(ctl), "%s%s", mem ? "+memory " : "", procs ? "+pids" : "");
-	write_str(base, "cgroup.subtree_control", ctl); /* may already be on */
+	if (write_str(base, "cgroup.subtree_control", ctl) < 0 && errno == EBUSY) {
+		/* cgroup v2 enables controllers for children only when the cgroup itself holds no process,
+		 * and cordon is in it (e.g. a `systemd-run --scope -p Delegate=yes` scope): move cordon
+		 * into a leaf of its own first. The leaf stays after the run (cordon is in it till it exits). */
+		char leaf[CG_PATH + 32], pid[32];
+		snprintf(leaf, sizeof(leaf), "%s/cordon-supervisor-%d", base, getpid());
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if ((mkdir(leaf, 0755) < 0 && errno != EEXIST) || write_str(leaf, "cgroup.procs", pid) < 0 ||
+		    write_str(base, "cgroup.subtree_control", ctl) < 0)
+			return -1;
+	}
 	if (make_dir(cg, V2_ROOT, rel) < 0)
 		return -1;
 	char v[32];

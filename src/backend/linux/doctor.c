@@ -183,6 +183,8 @@ static const struct guarantee guarantees[] = {
 	{"writes only inside writable roots", {F_USERNS, F_MNTNS, F_MOUNT_SETATTR, F_OPENAT2}, 4,
 	 "mount namespace (recursive read-only) + Landlock"},
 	{"second write layer (Landlock)", {F_LANDLOCK}, 1, "Landlock"},
+	{"protected names, also ones that do not exist yet", {F_MNTNS, F_SECCOMP_NOTIFY}, 2,
+	 "read-only binds + seccomp user-notification broker + inotify backstop"},
 	{"deny-read paths hidden", {F_MNTNS}, 1, "mount namespace"},
 	{"network off", {F_NETNS}, 1, "network namespace + Landlock scope + seccomp socket families"},
 	{"no process outlives the command", {F_PIDNS}, 1, "pid namespace + PR_SET_PDEATHSIG"},

@@ -80,6 +80,7 @@ int broker_fds(struct broker *b, struct pollfd *pfd); /* fills 2 */
 bool broker_handle(struct broker *b, struct pollfd *pfd); /* true once a guarded name was violated */
 void broker_repair(struct broker *b);
 const char *broker_violation(const struct broker *b);
+const char *broker_repaired(const struct broker *b);
 unsigned long broker_denied(const struct broker *b);
 
 /* sandbox.c: the sandbox init (PID 1 of the new PID namespace). Never returns. */
@@ -110,8 +111,9 @@ char *lx_cgroup_create(uint64_t mem, uint64_t procs);
 int lx_cgroup_enter(const char *list, pid_t pid, struct cordon_error **err);
 void lx_cgroup_remove(const char *list);
 
-/* doctor.c */
+/* doctor.c, setup.c */
 int lx_doctor(bool json);
+int lx_setup(bool dry_run, struct cordon_error **err);
 
 /* Small syscall wrappers glibc 2.36 lacks or that the headers of linux-libc-dev 6.1 do not declare. */
 int lx_pivot_root(const char *new_root, const char *put_old);

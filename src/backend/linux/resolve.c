@@ -98,8 +98,14 @@ static int add_protected(struct resolved *r, const char *abs, struct cordon_erro
 			if (asprintf(&full, "%s/%s", strcmp(parent, "/") ? parent : "", slash + 1) < 0)
 				return cerr_set(err, ENOMEM, "out of memory");
 			bool inside = false;
-			for (size_t i = 0; i < r->writable.n && !inside; i++)
-				inside = path_is_under(full, r->writable.v[i].path) && strcmp(full, r->writable.v[i].path);
+			for (size_t i = 0; i < r->writable.n && !inside; i++) {
+				if (strcmp(full, r->writable.v[i].path) == 0) {
+					cerr_set(err, EINVAL, "--protect `%s`: is a writable root itself", abs);
+					return cerr_hint(err, "protect paths inside writable roots; to make a root read-only, "
+							      "drop it from --writable or use --mode read-only");
+				}
+				inside = path_is_under(full, r->writable.v[i].path);
+			}
 			if (!inside)
 				return 0; /* outside every writable root it is read-only already */
 			for (size_t i = 0; i < r->protect.n; i++)
@@ -256,7 +262,8 @@ int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_
 {
 	memset(r, 0, sizeof(*r));
 	r->mode = p->mode;
-	r->network = p->network;
+	/* full-access means no file or network restriction, unless --network off was asked for. */
+	r->network = p->mode == CORDON_MODE_FULL_ACCESS && !(p->set & PF_NETWORK) ? CORDON_NETWORK_ON : p->network;
 	char buf[PATH_MAX];
 	if (!getcwd(buf, sizeof(buf)))
 		return cerr_sys(err, errno, "current directory");

@@ -245,8 +245,10 @@ static int event_loop(struct loop *l)
 		pty_relay_drain(l->pty);
 	if (l->violated) {
 		broker_repair(l->broker);
-		cerr_set(l->err, EACCES, "the command changed protected path `%s` by racing the broker; the sandbox "
-					 "was killed and the change undone", broker_violation(l->broker));
+		cerr_set(l->err, EACCES, "protected path `%s` changed during the run (the command racing cordon's "
+					 "checks, or another program beside it); the sandbox was killed and the entry %s",
+			 broker_violation(l->broker), broker_repaired(l->broker));
+		cerr_hint(l->err, "if you made that change yourself, take it back from there and run again");
 		return -1;
 	}
 	if (l->timed_out)
@@ -472,4 +474,5 @@ const struct cordon_backend cordon_backend_linux = {
 	.name = "linux",
 	.run = lx_run,
 	.doctor = lx_doctor,
+	.setup = lx_setup,
 };

@@ -240,6 +240,9 @@ int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error
 		rc |= add_op(out, MOP_BIND_RO, r->run_keep.v[i].path);
 	for (size_t i = 0; i < r->writable.n; i++)
 		rc |= add_op(out, MOP_BIND_RW, r->writable.v[i].path);
+	/* Read-only mode: the workspace stays visible (it may lie under the private /tmp), unwritable. */
+	if (r->mode == CORDON_MODE_READ_ONLY && r->workspace)
+		rc |= add_op(out, MOP_BIND_RO, r->workspace);
 	for (size_t i = 0; i < r->deny_read.n; i++)
 		rc |= add_op(out, r->deny_read.v[i].kind == RK_DIR ? MOP_MASK_DIR : MOP_MASK_FILE,
 			     r->deny_read.v[i].path);

@@ -8,10 +8,15 @@
  *
  * CONTINUE is never the security decision: the path can change between this check and the kernel's
  * own lookup. What CONTINUE lets through is still subject to the mount and Landlock layers; and for
- * the race that would create a guarded name, an inotify watch on every guarded directory is the
- * backstop: it kills the sandbox, then moves what appeared into a quarantine directory (or restores a
- * guarded symlink). inotify cannot say who made the entry: it may be the user, working beside the
- * sandbox, so it is moved aside, never deleted, when the quarantine is on the same file system.
+ * the race that would create a guarded name, the broker itself is the backstop: every call it lets go
+ * on marks the guarded names for a re-check (at once, again RECHECK_MS later when the kernel has
+ * surely finished the call, and always when the run ends). A guarded name that appeared, vanished or
+ * changed kills the sandbox; what appeared is moved into a quarantine directory (a guarded symlink is
+ * restored). Who made it cannot be known (it may be the user, working beside the sandbox), so it is
+ * moved aside, never deleted, when the quarantine is on the same file system.
+ *
+ * (An inotify watch would see it sooner, but closing an inotify fd that holds a watch waits for an
+ * SRCU grace period in the kernel: 15-30 ms on every run.)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,11 +41,13 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 
+#define RECHECK_MS 50
+
 struct guard {
 	const struct guarded_name *g;
 	dev_t dev;
 	ino_t ino;
-	int wd;           /* inotify watch of the directory */
+	int dirfd;        /* O_PATH of the directory, for the re-checks */
 	char *link_text;  /* the guarded entry was a symlink: its text, to restore it */
 };
 
@@ -49,7 +55,8 @@ struct broker {
 	struct guard *guards;
 	size_t n;
 	int notify_fd;
-	int inotify_fd;
+	bool dirty;             /* a call went on since the last clean check */
+	struct timespec last_continue;
 	bool violated;
 	unsigned long denied;
 	char violation[512];
@@ -232,33 +239,60 @@ static void on_notify(struct broker *b)
 			fprintf(stderr, "cordon: denied entry %s/%s\n", hit->g->dir, hit->g->name);
 	} else {
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		b->dirty = true;
+		clock_gettime(CLOCK_MONOTONIC, &b->last_continue);
 	}
 	ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-static void on_inotify(struct broker *b)
+/* Is every guarded name as it was at the start? Records the first that is not. */
+static bool names_intact(struct broker *b)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-	while ((n = read(b->inotify_fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-			p += sizeof(*ev) + ev->len;
-			if (!ev->len)
-				continue;
-			for (size_t i = 0; i < b->n; i++) {
-				const struct guard *g = &b->guards[i];
-				if (g->wd != ev->wd || strcmp(g->g->name, ev->name) != 0)
-					continue;
-				bool created = ev->mask & (IN_CREATE | IN_MOVED_TO);
-				bool removed = ev->mask & (IN_DELETE | IN_MOVED_FROM);
-				if ((created && !g->g->existed) || (removed && g->g->existed) || (created && g->link_text)) {
-					b->violated = true;
-					snprintf(b->violation, sizeof(b->violation), "%s/%s", g->g->dir, g->g->name);
-				}
-			}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct guard *g = &b->guards[i];
+		struct stat st;
+		bool present = fstatat(g->dirfd, g->g->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		bool ok = present == g->g->existed;
+		if (ok && g->link_text) {
+			char text[PATH_MAX];
+			ssize_t tl = readlinkat(g->dirfd, g->g->name, text, sizeof(text) - 1);
+			ok = tl >= 0 && (size_t)tl == strlen(g->link_text) && memcmp(text, g->link_text, (size_t)tl) == 0;
+		}
+		if (!ok) {
+			b->violated = true;
+			snprintf(b->violation, sizeof(b->violation), "%s/%s", strcmp(g->g->dir, "/") ? g->g->dir : "",
+				 g->g->name);
+			return false;
 		}
 	}
+	return true;
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+int broker_timeout_ms(const struct broker *b)
+{
+	if (!b->dirty)
+		return -1;
+	long left = RECHECK_MS - ms_since(&b->last_continue);
+	return left > 0 ? (int)left : 0;
+}
+
+bool broker_check(struct broker *b, bool final)
+{
+	if (!b->dirty && !final)
+		return b->violated;
+	if (!names_intact(b))
+		return true;
+	/* Clean, and no call went on in the last RECHECK_MS: nothing can still be on its way. */
+	if (ms_since(&b->last_continue) >= RECHECK_MS)
+		b->dirty = false;
+	return false;
 }
 
 struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
@@ -270,16 +304,11 @@ struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
 		return NULL;
 	}
 	b->notify_fd = -1;
-	b->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (b->inotify_fd < 0) {
-		cerr_sys(err, errno, "inotify_init1");
-		broker_free(b);
-		return NULL;
-	}
 	for (size_t i = 0; i < plan->nguarded; i++) {
 		struct guard *g = &b->guards[b->n];
 		struct stat st;
 		g->g = &plan->guarded[i];
+		g->dirfd = -1;
 		if (stat(g->g->dir, &st) < 0) {
 			cerr_sys(err, errno, "protected path's directory `%s`", g->g->dir);
 			broker_free(b);
@@ -287,10 +316,9 @@ struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
 		}
 		g->dev = st.st_dev;
 		g->ino = st.st_ino;
-		g->wd = inotify_add_watch(b->inotify_fd, g->g->dir,
-					  IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW);
-		if (g->wd < 0) {
-			cerr_sys(err, errno, "watch `%s`", g->g->dir);
+		g->dirfd = open(g->g->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (g->dirfd < 0) {
+			cerr_sys(err, errno, "open `%s`", g->g->dir);
 			broker_free(b);
 			return NULL;
 		}
@@ -317,10 +345,11 @@ void broker_free(struct broker *b)
 		return;
 	if (b->notify_fd >= 0)
 		close(b->notify_fd);
-	if (b->inotify_fd >= 0)
-		close(b->inotify_fd);
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		free(b->guards[i].link_text);
+		if (b->guards[i].dirfd >= 0)
+			close(b->guards[i].dirfd);
+	}
 	free(b->guards);
 	free(b);
 }
@@ -328,11 +357,10 @@ void broker_free(struct broker *b)
 int broker_fds(struct broker *b, struct pollfd *pfd)
 {
 	pfd[0] = (struct pollfd){.fd = b->notify_fd, .events = POLLIN};
-	pfd[1] = (struct pollfd){.fd = b->inotify_fd, .events = POLLIN};
-	return 2;
+	return 1;
 }
 
-bool broker_handle(struct broker *b, struct pollfd *pfd)
+void broker_handle(struct broker *b, struct pollfd *pfd)
 {
 	if (pfd[0].revents & POLLIN)
 		on_notify(b);
@@ -340,9 +368,6 @@ bool broker_handle(struct broker *b, struct pollfd *pfd)
 		close(b->notify_fd);
 		b->notify_fd = -1;
 	}
-	if (pfd[1].revents & POLLIN)
-		on_inotify(b);
-	return b->violated;
 }
 
 /* Removes `name` beneath dirfd without following any symlink. */

@@ -20,7 +20,7 @@ enum sync_type {
 	SYNC_GO = 1,     /* parent -> init: the id maps are written; carries the terminal size */
 	SYNC_ERROR,      /* init -> parent: setup failed (code, text, hint); init exits */
 	SYNC_READY,      /* init -> parent: locked down; SCM_RIGHTS may carry the pty master */
-	SYNC_EXEC_FAILED,/* command -> parent: execve failed with `code` */
+	SYNC_EXEC_FAILED,/* command -> parent: execve failed with `code`; status 1: it was the chdir */
 	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status` */
 };
 
@@ -76,8 +76,12 @@ struct broker;
 struct broker *broker_new(const struct plan *plan, struct cordon_error **err);
 void broker_set_notify_fd(struct broker *b, int fd);
 void broker_free(struct broker *b);
-int broker_fds(struct broker *b, struct pollfd *pfd); /* fills 2 */
-bool broker_handle(struct broker *b, struct pollfd *pfd); /* true once a guarded name was violated */
+int broker_fds(struct broker *b, struct pollfd *pfd); /* fills 1 */
+void broker_handle(struct broker *b, struct pollfd *pfd);
+/* When the next re-check of the guarded names is due (ms; -1: none pending). */
+int broker_timeout_ms(const struct broker *b);
+/* Re-checks the guarded names if due (always when `final`); true once one was violated. */
+bool broker_check(struct broker *b, bool final);
 void broker_repair(struct broker *b);
 const char *broker_violation(const struct broker *b);
 const char *broker_repaired(const struct broker *b);

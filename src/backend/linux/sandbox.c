@@ -78,7 +78,8 @@ __attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave
 				close(fd);
 	}
 	if (chdir(c->cwd) < 0) {
-		snprintf(m.text, sizeof(m.text), "%s", c->cwd);
+		snprintf(m.text, sizeof(m.text), "working directory `%s`", c->cwd);
+		m.status = 1;
 		goto fail;
 	}
 	environ = c->envp;
@@ -88,7 +89,7 @@ fail:
 	if (!m.text[0])
 		snprintf(m.text, sizeof(m.text), "%s", c->argv[0]);
 	sync_send(c->sync_fd, &m, NULL, 0);
-	_exit(m.code == ENOENT ? CORDON_EXIT_NOT_FOUND : CORDON_EXIT_CANNOT_EXEC);
+	_exit(m.status ? CORDON_EXIT_FAILURE : m.code == ENOENT ? CORDON_EXIT_NOT_FOUND : CORDON_EXIT_CANNOT_EXEC);
 }
 
 /* Reaps children until the command itself ends; forwards signals to its process group. */

@@ -162,7 +162,10 @@ static void on_sync(struct loop *l)
 	}
 	if (m.type == SYNC_EXIT)
 		l->result = exit_status_of(m.status);
-	else if (m.type == SYNC_EXEC_FAILED) {
+	else if (m.type == SYNC_EXEC_FAILED && m.status == 1) {
+		cerr_set(l->err, m.code, "cannot enter the %s inside the sandbox: %s", m.text, strerror(m.code));
+		l->result = CORDON_EXIT_FAILURE;
+	} else if (m.type == SYNC_EXEC_FAILED) {
 		l->result = m.code == ENOENT ? CORDON_EXIT_NOT_FOUND : CORDON_EXIT_CANNOT_EXEC;
 		fprintf(stderr, "cordon: %s: %s\n", m.text, m.code == ENOENT ? "command not found" : strerror(m.code));
 	} else if (m.type == SYNC_ERROR) {
@@ -211,12 +214,17 @@ static int event_loop(struct loop *l)
 		int i_pty = n;
 		if (l->pty)
 			n += pty_relay_fds(l->pty, pfd + n);
-		if (poll(pfd, (nfds_t)n, init_gone ? 100 : -1) < 0) {
+		int timeout = init_gone ? 100 : -1;
+		if (l->broker && !init_gone && broker_timeout_ms(l->broker) >= 0)
+			timeout = broker_timeout_ms(l->broker);
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (l->broker && broker_handle(l->broker, pfd + i_broker) && !l->violated) {
+		if (l->broker)
+			broker_handle(l->broker, pfd + i_broker);
+		if (l->broker && broker_check(l->broker, false) && !l->violated) {
 			/* A guarded name appeared (or vanished) despite the broker: a race. Stop everything
 			 * first, so nothing in the sandbox can act on it, then repair. */
 			l->violated = true;
@@ -243,6 +251,9 @@ static int event_loop(struct loop *l)
 		waitpid(l->init, &init_status, 0);
 	if (l->pty)
 		pty_relay_drain(l->pty);
+	/* The sandbox is gone: one last look, so that no race outlives the run unnoticed. */
+	if (l->broker && broker_check(l->broker, true))
+		l->violated = true;
 	if (l->violated) {
 		broker_repair(l->broker);
 		cerr_set(l->err, EACCES, "protected path `%s` changed during the run (the command racing cordon's "

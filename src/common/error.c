@@ -16,7 +16,8 @@ void cordon_error_free(struct cordon_error *err)
 	free(err);
 }
 
-static int verr(struct cordon_error **err, int code, bool with_strerror, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int verr(struct cordon_error **err, int code, bool with_strerror,
+						   const char *fmt, va_list ap)
 {
 	if (!err || *err)
 		return -1;

@@ -153,12 +153,13 @@ static const char *under_any(const struct rlist *l, const char *path)
 	return NULL;
 }
 
-/* The writable root that holds `path` most closely (nested roots: the deepest). */
-static const char *closest_root(const struct rlist *l, const char *path)
+/* The outermost writable root that holds `path`: with nested roots, a directory of the outer one
+ * could be renamed away with the inner root's mount inside it, so the guards start from the top. */
+static const char *outermost_root(const struct rlist *l, const char *path)
 {
 	const char *best = NULL;
 	for (size_t i = 0; i < l->n; i++)
-		if (path_is_under(path, l->v[i].path) && (!best || strlen(l->v[i].path) > strlen(best)))
+		if (path_is_under(path, l->v[i].path) && (!best || strlen(l->v[i].path) < strlen(best)))
 			best = l->v[i].path;
 	return best;
 }
@@ -170,10 +171,12 @@ static const char *closest_root(const struct rlist *l, const char *path)
  */
 static int guard_ancestors(const struct resolved *r, struct plan *out, const char *path)
 {
-	const char *root = closest_root(&r->writable, path);
+	const char *root = outermost_root(&r->writable, path);
 	if (!root)
 		return 0;
 	size_t rootlen = strcmp(root, "/") ? strlen(root) : 0;
+	if (strlen(path) <= rootlen + 1)
+		return 0; /* the path is the root itself (refused earlier) or directly beneath it */
 	_cleanup_free_ char *buf = strdup(path);
 	if (!buf)
 		return -1;
@@ -209,7 +212,8 @@ static int compile_protect(const struct resolved *r, struct plan *out, struct co
 		if (pp->kind == RK_DIR || pp->kind == RK_FILE) {
 			if (add_op(out, MOP_BIND_RO, pp->path) < 0)
 				return cerr_set(err, ENOMEM, "out of memory");
-		} else if (pp->kind == RK_SYMLINK && pp->target && under_any(&r->writable, pp->target)) {
+		} else if (pp->kind == RK_SYMLINK && pp->target && under_any(&r->writable, pp->target) &&
+			   !under_any(&r->deny_read, pp->target)) {
 			/* A `.git` symlink to a git dir inside a writable root: what it points at is the
 			 * thing to keep read-only. The link itself is guarded by name. */
 			if (add_op(out, MOP_BIND_RO, pp->target) < 0)

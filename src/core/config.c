@@ -102,6 +102,8 @@ static int parse_env(struct ctx *c, json_t *env)
 				_cleanup_free_ char *kv = NULL;
 				if (get_string(c, "env.set", val, &s) < 0)
 					return -1;
+				if (strchr(name, '=') || !*name)
+					return bad(c, "env.set", "not a variable name: ", name);
 				if (asprintf(&kv, "%s=%s", name, s) < 0)
 					return cerr_set(c->err, ENOMEM, "out of memory");
 				if (wrap(c, "env.set", policy_add_env_set(c->p, kv, c->err)) < 0)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -174,7 +175,7 @@ int policy_parse_bytes(const char *s, uint64_t *out)
 	}
 	if (shift) {
 		s++;
-		if (strcmp(s, "iB") == 0 || strcmp(s, "B") == 0)
+		if (strcasecmp(s, "ib") == 0 || strcasecmp(s, "b") == 0)
 			s += strlen(s);
 		if (*s)
 			return -1;
@@ -188,8 +189,8 @@ int policy_parse_bytes(const char *s, uint64_t *out)
 
 int policy_parse_seconds_ms(const char *s, uint64_t *out_ms)
 {
-	uint64_t whole;
-	if (parse_digits(&s, &whole) < 0 || whole > UINT64_MAX / 1000 - 1)
+	uint64_t whole = 0;
+	if (*s != '.' && (parse_digits(&s, &whole) < 0 || whole > UINT64_MAX / 1000 - 1))
 		return -1;
 	uint64_t ms = whole * 1000;
 	if (*s == '.') {

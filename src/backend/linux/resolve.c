@@ -98,13 +98,13 @@ static int add_protected(struct resolved *r, const char *abs, struct cordon_erro
 			if (asprintf(&full, "%s/%s", strcmp(parent, "/") ? parent : "", slash + 1) < 0)
 				return cerr_set(err, ENOMEM, "out of memory");
 			bool inside = false;
-			for (size_t i = 0; i < r->writable.n && !inside; i++) {
+			for (size_t i = 0; i < r->writable.n; i++) {
 				if (strcmp(full, r->writable.v[i].path) == 0) {
 					cerr_set(err, EINVAL, "--protect `%s`: is a writable root itself", abs);
 					return cerr_hint(err, "protect paths inside writable roots; to make a root read-only, "
 							      "drop it from --writable or use --mode read-only");
 				}
-				inside = path_is_under(full, r->writable.v[i].path);
+				inside |= path_is_under(full, r->writable.v[i].path);
 			}
 			if (!inside)
 				return 0; /* outside every writable root it is read-only already */

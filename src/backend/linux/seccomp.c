@@ -7,8 +7,10 @@
  *
  * - The architecture is checked: a syscall from another ABI (i386 via int 0x80, x32) kills the process
  *   instead of being looked up in the wrong table.
- * - Arguments the kernel reads as int are compared as 32-bit (SCMP_A*_32): a 64-bit comparison of
- *   socket()'s domain or ioctl()'s request could be bypassed by setting the high bits.
+ * - Arguments the kernel reads as int are compared on their low 32 bits, with SCMP_CMP_MASKED_EQ and
+ *   a 0xffffffff mask: the kernel drops the high bits, so an equality over all 64 bits of socket()'s
+ *   domain or ioctl()'s request is bypassed by setting them. (libseccomp 2.5's SCMP_A*_32 macros only
+ *   cast the datum; the comparison stays 64-bit. The escape tests try exactly that bypass.)
  * - libseccomp's binary-tree optimisation keeps the path of a common syscall short.
  */
 #include <errno.h>
@@ -22,10 +24,6 @@
 #include "backend/linux/linux.h"
 #include "common/cleanup.h"
 #include "common/error.h"
-
-/* libseccomp's SCMP_A*_32 macros initialise struct scmp_arg_cmp positionally and leave datum_b to
- * its zero default, which clang reports under -Wextra; the omission is libseccomp's documented use. */
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -59,8 +57,16 @@ static const unsigned long ns_flags[] = {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEW
 					  CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME};
 
 /* Socket families below AF_PACKET that a build does not need (AF_UNIX, AF_INET, AF_INET6 and
- * AF_NETLINK stay allowed); every family from AF_PACKET up is refused by one comparison. */
+ * AF_NETLINK stay allowed). */
 static const int denied_families[] = {3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15};
+
+/* Families 17 (AF_PACKET) to 63 as (mask, value) pairs over the low 32 bits; the kernel refuses 64
+ * and up itself (AF_MAX is below 64). */
+static const uint32_t high_families[][2] = {
+	{0xffffffffu, 0x11}, {0xfffffffeu, 0x12}, {0xfffffffcu, 0x14}, {0xfffffff8u, 0x18}, {0xffffffe0u, 0x20},
+};
+
+#define LOW32 0xffffffffu
 
 static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp,
 		const char *what, struct cordon_error **err)
@@ -94,15 +100,17 @@ static int add_denials(scmp_filter_ctx ctx, struct cordon_error **err)
 	}
 	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
 	for (size_t i = 0; i < ARRAY_LEN(ioctls); i++) {
-		struct scmp_arg_cmp c = SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)ioctls[i]);
+		struct scmp_arg_cmp c = SCMP_A1_64(SCMP_CMP_MASKED_EQ, LOW32, (uint32_t)ioctls[i]);
 		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &c, "ioctl", err) < 0)
 			return -1;
 	}
-	struct scmp_arg_cmp ge = SCMP_A0_32(SCMP_CMP_GE, AF_PACKET);
-	if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &ge, "socket", err) < 0)
-		return -1;
+	for (size_t i = 0; i < ARRAY_LEN(high_families); i++) {
+		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, high_families[i][0], high_families[i][1]);
+		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < ARRAY_LEN(denied_families); i++) {
-		struct scmp_arg_cmp c = SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)denied_families[i]);
+		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, LOW32, (uint32_t)denied_families[i]);
 		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
 			return -1;
 	}
@@ -122,8 +130,8 @@ static int add_broker_rules(scmp_filter_ctx ctx, struct cordon_error **err)
 		if (nr >= 0 && rule(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL, always[i], err) < 0)
 			return -1;
 	}
-	struct scmp_arg_cmp open_creat = SCMP_A1_32(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
-	struct scmp_arg_cmp openat_creat = SCMP_A2_32(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
+	struct scmp_arg_cmp open_creat = SCMP_A1_64(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
+	struct scmp_arg_cmp openat_creat = SCMP_A2_64(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
 	if (rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, &open_creat, "open", err) < 0 ||
 	    rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, &openat_creat, "openat", err) < 0)
 		return -1;

@@ -20,6 +20,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
@@ -40,6 +41,7 @@
 #include "backend/linux/linux.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/paths.h"
 
 #define RECHECK_MS 50
 
@@ -52,6 +54,7 @@ struct guard {
 };
 
 struct broker {
+	const struct plan *plan;
 	struct guard *guards;
 	size_t n;
 	int notify_fd;
@@ -60,7 +63,7 @@ struct broker {
 	bool violated;
 	unsigned long denied;
 	char violation[512];
-	char repaired[PATH_MAX + 160]; /* where the entry went, for the message */
+	char repaired[PATH_MAX + NAME_MAX + 200]; /* where the entry went, for the message */
 };
 
 /* Where a syscall names the entries it creates or removes: (dirfd arg or -1 for the cwd, path arg). */
@@ -144,6 +147,51 @@ static int split(pid_t pid, int dirfd, const char *path, char *parent, size_t ca
 	return 0;
 }
 
+/* Can the sandbox write in the directory `dirfd` (a path in its own view)? */
+static bool sandbox_writable(const struct broker *b, int dirfd)
+{
+	char link[64], path[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return true; /* cannot tell: assume the worst */
+	path[n] = '\0';
+	if (path_is_under(path, "/tmp") || path_is_under(path, "/dev/shm"))
+		return true;
+	for (size_t i = 0; i < b->plan->nops; i++)
+		if (b->plan->ops[i].kind == MOP_BIND_RW && path_is_under(path, b->plan->ops[i].path))
+			return true;
+	return false;
+}
+
+/*
+ * True when the path to `parent` passes through a symlink that the sandbox could flip between this
+ * check and the kernel's own lookup (one in a directory it can write). Only paths that end in a
+ * guarded name are walked, so the cost is paid only there.
+ */
+static bool flippable_symlink(const struct broker *b, int rfd, const char *parent)
+{
+	char buf[PATH_MAX], prefix[PATH_MAX] = ".";
+	snprintf(buf, sizeof(buf), "%s", parent);
+	char *save = NULL;
+	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		_cleanup_close_ int dir = (int)syscall(SYS_openat2, rfd, prefix, &how, sizeof(how));
+		struct stat st;
+		if (dir < 0)
+			return true;
+		if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && sandbox_writable(b, dir))
+			return true;
+		size_t len = strlen(prefix);
+		if (len + 1 + strlen(c) >= sizeof(prefix))
+			return true;
+		prefix[len] = '/';
+		strcpy(prefix + len + 1, c);
+	}
+	return false;
+}
+
 /* Is (parent, name), as the process at `pid` sees it, a guarded entry? */
 static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const char *path)
 {
@@ -163,8 +211,19 @@ static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int pfd = (int)syscall(SYS_openat2, rfd, parent, &how, sizeof(how));
 	struct stat st;
+	const struct guard *named = NULL;
+	for (size_t i = 0; i < b->n && !named; i++)
+		if (strcmp(b->guards[i].g->name, name) == 0)
+			named = &b->guards[i];
+	/* A guarded name under a parent that cannot be resolved from here (a magic link such as
+	 * /proc/self/cwd, which would name the supervisor, or a path that vanished): refuse rather than
+	 * guess. The kernel would refuse most of these anyway. */
 	if (pfd < 0 || fstat(pfd, &st) < 0)
-		return NULL; /* no such parent: the kernel will refuse the call itself */
+		return named;
+	/* A symlink the sandbox can flip would let the kernel's lookup reach another directory than
+	 * this one did: a guarded name is not created through one. */
+	if (flippable_symlink(b, rfd, parent))
+		return named;
 	for (size_t i = 0; i < b->n; i++)
 		if (b->guards[i].dev == st.st_dev && b->guards[i].ino == st.st_ino && strcmp(b->guards[i].g->name, name) == 0)
 			return &b->guards[i];
@@ -304,6 +363,7 @@ struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
 		return NULL;
 	}
 	b->notify_fd = -1;
+	b->plan = plan;
 	for (size_t i = 0; i < plan->nguarded; i++) {
 		struct guard *g = &b->guards[b->n];
 		struct stat st;
@@ -390,45 +450,72 @@ static void remove_tree(int dirfd, const char *name)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-/* $XDG_STATE_HOME/cordon/quarantine (default ~/.local/state/cordon/quarantine), made 0700. */
-static int quarantine_dir(char *out, size_t cap)
+/*
+ * Opens $XDG_STATE_HOME/cordon/quarantine (default ~/.local/state/cordon/quarantine), making missing
+ * directories 0700, one component at a time without following a symlink: cordon moves things there
+ * with its own rights, so the sandbox must not be able to point it elsewhere. A quarantine inside a
+ * writable root is refused for the same reason (the sandbox could have prepared it).
+ */
+static int open_quarantine(const struct broker *b)
 {
+	char path[PATH_MAX];
 	const char *xdg = getenv("XDG_STATE_HOME");
 	const char *home = lx_home();
 	int n;
 	if (xdg && xdg[0] == '/')
-		n = snprintf(out, cap, "%s/cordon/quarantine", xdg);
+		n = snprintf(path, sizeof(path), "%s/cordon/quarantine", xdg);
 	else if (home)
-		n = snprintf(out, cap, "%s/.local/state/cordon/quarantine", home);
+		n = snprintf(path, sizeof(path), "%s/.local/state/cordon/quarantine", home);
 	else
 		return -1;
-	if (n < 0 || (size_t)n >= cap)
+	if (n < 0 || (size_t)n >= sizeof(path))
 		return -1;
-	for (char *p = out + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(out, 0700);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *save = NULL;
+	for (char *c = strtok_r(path, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
+		if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST) {
+			close(fd);
 			return -1;
+		}
+		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
 	}
-	return mkdir(out, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	if (fd < 0)
+		return -1;
+	char link[64], real[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t rl = readlink(link, real, sizeof(real) - 1);
+	bool inside = rl <= 0;
+	if (rl > 0)
+		real[rl] = '\0';
+	for (size_t i = 0; !inside && i < b->plan->nops; i++)
+		inside = b->plan->ops[i].kind == MOP_BIND_RW && path_is_under(real, b->plan->ops[i].path);
+	if (inside) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
-/* Moves dir/name into the quarantine; removes it only when it cannot be moved (another file system). */
+/* Moves dir/name into the quarantine; removes it only when it cannot be moved (another file system,
+ * or no trustworthy quarantine). */
 static void set_aside(struct broker *b, int dirfd, const char *name)
 {
-	char q[PATH_MAX], dest[PATH_MAX + 64];
-	if (quarantine_dir(q, sizeof(q)) == 0) {
-		snprintf(dest, sizeof(dest), "%s/%ld-%d-%s", q, (long)time(NULL), getpid(), name);
-		if (renameat(dirfd, name, AT_FDCWD, dest) == 0) {
-			snprintf(b->repaired, sizeof(b->repaired), "moved to %s", dest);
-			return;
-		}
+	_cleanup_close_ int q = open_quarantine(b);
+	char dest[NAME_MAX + 64];
+	snprintf(dest, sizeof(dest), "%ld-%d-%s", (long)time(NULL), getpid(), name);
+	if (q >= 0 && renameat(dirfd, name, q, dest) == 0) {
+		char qpath[PATH_MAX], link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", q);
+		ssize_t rl = readlink(link, qpath, sizeof(qpath) - 1);
+		qpath[rl > 0 ? rl : 0] = '\0';
+		snprintf(b->repaired, sizeof(b->repaired), "moved to %s/%s", qpath, dest);
+		return;
 	}
 	remove_tree(dirfd, name);
-	snprintf(b->repaired, sizeof(b->repaired), "removed (no quarantine on the same file system)");
+	snprintf(b->repaired, sizeof(b->repaired), "removed (no quarantine outside the writable roots on the same "
+						   "file system)");
 }
 
 /* After the sandbox is dead: undo what a race let through. */

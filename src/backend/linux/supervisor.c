@@ -195,7 +195,7 @@ static int event_loop(struct loop *l)
 {
 	bool init_gone = false;
 	int init_status = 0;
-	while (!init_gone || l->sync_fd >= 0) {
+	while (!init_gone) {
 		struct pollfd pfd[8];
 		int n = 0;
 		int i_sync = -1, i_sig = n, i_timer = -1;
@@ -214,9 +214,7 @@ static int event_loop(struct loop *l)
 		int i_pty = n;
 		if (l->pty)
 			n += pty_relay_fds(l->pty, pfd + n);
-		int timeout = init_gone ? 100 : -1;
-		if (l->broker && !init_gone && broker_timeout_ms(l->broker) >= 0)
-			timeout = broker_timeout_ms(l->broker);
+		int timeout = l->broker ? broker_timeout_ms(l->broker) : -1;
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -242,10 +240,16 @@ static int event_loop(struct loop *l)
 			close(l->timer_fd);
 			l->timer_fd = -1;
 		}
-		if (!init_gone && waitpid(l->init, &init_status, WNOHANG) == l->init)
+		if (waitpid(l->init, &init_status, WNOHANG) == l->init)
 			init_gone = true;
-		if (init_gone && l->sync_fd >= 0 && !(i_sync >= 0 && (pfd[i_sync].revents & POLLIN)))
-			break; /* nothing more will come */
+	}
+	/* Init is gone, and with it the whole PID namespace: what it sent before exiting is still in the
+	 * socket. Read it to EOF; the short timeout only guards against a stray holder of the other end. */
+	while (l->sync_fd >= 0) {
+		struct pollfd p = {.fd = l->sync_fd, .events = POLLIN};
+		if (poll(&p, 1, 200) <= 0)
+			break;
+		on_sync(l);
 	}
 	if (!init_gone)
 		waitpid(l->init, &init_status, 0);

@@ -49,6 +49,7 @@ void resolved_release(struct resolved *r)
 	rlist_release(&r->deny_read);
 	rlist_release(&r->run_keep);
 	rlist_release(&r->sockets);
+	rlist_release(&r->read_deny);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -62,9 +63,12 @@ void plan_release(struct plan *p)
 		free(p->guarded[i].dir);
 		free(p->guarded[i].name);
 	}
+	for (size_t i = 0; i < p->nread_deny; i++)
+		free(p->read_deny[i]);
 	free(p->ops);
 	free(p->grants);
 	free(p->guarded);
+	free(p->read_deny);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -269,6 +273,11 @@ int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error
 		rc |= add_grant(out, r->writable.v[i].path, LL_ALL);
 	if (rc)
 		return cerr_set(err, ENOMEM, "out of memory");
+	if (r->read_deny.n && !(out->read_deny = calloc(r->read_deny.n, sizeof(char *))))
+		return cerr_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->read_deny.n; i++, out->nread_deny++)
+		if (!(out->read_deny[i] = strdup(r->read_deny.v[i].path)))
+			return cerr_set(err, ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -289,6 +298,8 @@ char *plan_describe(const struct plan *p)
 			r & LL_TRUNCATE ? " truncate" : "", r & LL_MAKE ? " make" : "", r & LL_REMOVE ? " remove" : "",
 			r & LL_REFER ? " refer" : "");
 	}
+	for (size_t i = 0; i < p->nread_deny; i++)
+		fprintf(f, "landlock-unreadable %s\n", p->read_deny[i]);
 	for (size_t i = 0; i < p->nguarded; i++)
 		fprintf(f, "guard %s/%s%s\n", strcmp(p->guarded[i].dir, "/") ? p->guarded[i].dir : "",
 			p->guarded[i].name, p->guarded[i].existed ? "" : " (absent)");

@@ -38,6 +38,7 @@ struct resolved {
 	struct rlist deny_read; /* real paths that exist */
 	struct rlist run_keep;  /* paths under /run kept visible (read-only), e.g. the resolver's */
 	struct rlist sockets;   /* the host's bound unix sockets the sandbox could see: masked */
+	struct rlist read_deny; /* deny-read paths outside the writable roots, existing or not: Landlock */
 };
 
 enum mop_kind {
@@ -85,6 +86,9 @@ struct plan {
 	size_t ngrants;
 	struct guarded_name *guarded;
 	size_t nguarded;
+	/* Paths Landlock keeps unreadable, whatever inode appears there during the run. */
+	char **read_deny;
+	size_t nread_deny;
 };
 
 /* Compiles r into out. Errors name the conflicting paths (e.g. a writable root inside a deny-read path). */

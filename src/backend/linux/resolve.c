@@ -164,6 +164,43 @@ static bool under_writable(const struct resolved *r, const char *path)
 	return false;
 }
 
+/* The real path of `abs`, resolving the longest prefix that exists (the rest kept as given). */
+static char *real_or_prefix(const char *abs)
+{
+	char real[PATH_MAX];
+	if (realpath(abs, real))
+		return strdup(real);
+	_cleanup_free_ char *head = strdup(abs);
+	if (!head)
+		return NULL;
+	for (char *slash = strrchr(head, '/'); slash && slash != head; slash = strrchr(head, '/')) {
+		*slash = '\0';
+		if (realpath(head, real)) {
+			char *out = NULL;
+			if (asprintf(&out, "%s%s", strcmp(real, "/") ? real : "", abs + (slash - head)) < 0)
+				return NULL;
+			return out;
+		}
+	}
+	return strdup(abs);
+}
+
+/* The Landlock read layer covers deny paths outside the writable roots, including ones that do not
+ * exist yet: a file created or swapped in at that name during the run stays unreadable. */
+static int add_read_deny(struct resolved *r, const char *abs)
+{
+	_cleanup_free_ char *canon = real_or_prefix(abs);
+	if (!canon)
+		return -1;
+	if (strcmp(canon, "/") == 0 || under_writable(r, canon) || path_is_under(canon, "/tmp") ||
+	    path_is_under(canon, "/run") || path_is_under(canon, "/proc") || path_is_under(canon, "/dev"))
+		return 0;
+	for (size_t i = 0; i < r->read_deny.n; i++)
+		if (strcmp(r->read_deny.v[i].path, canon) == 0)
+			return 0;
+	return rlist_push(&r->read_deny, canon, RK_MISSING, NULL);
+}
+
 static int add_deny(struct resolved *r, const char *given, bool is_default, struct cordon_error **err)
 {
 	_cleanup_free_ char *exp = path_expand_home(given, lx_home());
@@ -174,7 +211,7 @@ static int add_deny(struct resolved *r, const char *given, bool is_default, stru
 	}
 	_cleanup_free_ char *abs = path_join_normalize(r->cwd, exp);
 	char real[PATH_MAX];
-	if (!abs)
+	if (!abs || add_read_deny(r, abs) < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
 	if (!realpath(abs, real)) {
 		if (errno == ENOENT || errno == ENOTDIR)

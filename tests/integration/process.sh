@@ -13,6 +13,19 @@ wait "$SB_PID"
 is "$?" 7 "SIGTERM to cordon is forwarded to the command"
 like "$(cat "$LOGS/term")" got-term "the command's handler ran"
 
+# A command deaf to SIGTERM: a second terminating signal ends the whole sandbox (exit 128+15).
+tag=deaf-$NONCE
+sb_bg "$LOGS/deaf" -w "$WS" -- /bin/bash -c "trap '' TERM INT; echo ready; exec -a $tag sleep 60"
+wait_for 50 grep -q ready "$LOGS/deaf"
+kill -TERM "$SB_PID"
+sleep 0.3
+if pgrep -f "$tag" >/dev/null; then ok "one SIGTERM is passed on; a deaf command keeps running"; else not_ok "one SIGTERM is passed on; a deaf command keeps running"; fi
+kill -TERM "$SB_PID"
+wait "$SB_PID"
+is "$?" 143 "a second SIGTERM ends the sandbox: exit 128+15"
+if wait_for 20 no_process_matching "$tag"; then ok "after the second SIGTERM nothing of the command is left"
+else not_ok "after the second SIGTERM nothing of the command is left" "$(pgrep -af "$tag")"; fi
+
 # The timeout kills the whole tree, daemons included.
 tag=tmo-$NONCE
 run sb -w "$WS" --timeout 1 -- /bin/bash -c "(setsid bash -c 'exec -a $tag sleep 60' &) ; exec -a $tag-main sleep 60"

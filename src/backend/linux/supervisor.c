@@ -148,6 +148,8 @@ struct loop {
 	int result; /* -1 until known */
 	bool timed_out;
 	bool violated;
+	int term_sig;                /* the first terminating signal cordon received, or 0 */
+	struct timespec term_at;
 	struct cordon_error **err;
 };
 
@@ -176,19 +178,56 @@ static void on_sync(struct loop *l)
 	}
 }
 
+/* Grace a command gets after a terminating signal before the whole sandbox is killed. */
+#define TERM_GRACE_MS 10000
+
+static bool terminating(int sig)
+{
+	return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+}
+
+/* Ends the sandbox for a signal the command did not act on: exit status 128 + that signal. */
+static void escalate(struct loop *l)
+{
+	kill(l->init, SIGKILL);
+	if (l->result < 0)
+		l->result = CORDON_EXIT_SIGNAL_BASE + l->term_sig;
+}
+
 static void on_signal(struct loop *l)
 {
 	struct signalfd_siginfo si;
 	while (read(l->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD)
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD)
 			continue;
-		if (si.ssi_signo == SIGWINCH) {
+		if (sig == SIGWINCH) {
 			if (l->pty)
 				pty_relay_winch(l->pty);
 			continue;
 		}
-		kill(l->init, (int)si.ssi_signo);
+		/* The first terminating signal goes to the command, which may clean up; a second one (a
+		 * second Ctrl-C), or TERM_GRACE_MS without an end, kills everything. */
+		if (terminating(sig) && l->term_sig) {
+			escalate(l);
+			continue;
+		}
+		if (terminating(sig)) {
+			l->term_sig = sig;
+			clock_gettime(CLOCK_MONOTONIC, &l->term_at);
+		}
+		kill(l->init, sig);
 	}
+}
+
+static int grace_left_ms(const struct loop *l)
+{
+	if (!l->term_sig)
+		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long spent = (long)(now.tv_sec - l->term_at.tv_sec) * 1000 + (now.tv_nsec - l->term_at.tv_nsec) / 1000000;
+	return spent >= TERM_GRACE_MS ? 0 : (int)(TERM_GRACE_MS - spent);
 }
 
 static int event_loop(struct loop *l)
@@ -215,6 +254,9 @@ static int event_loop(struct loop *l)
 		if (l->pty)
 			n += pty_relay_fds(l->pty, pfd + n);
 		int timeout = l->broker ? broker_timeout_ms(l->broker) : -1;
+		int grace = grace_left_ms(l);
+		if (grace >= 0 && (timeout < 0 || grace < timeout))
+			timeout = grace;
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -240,6 +282,8 @@ static int event_loop(struct loop *l)
 			close(l->timer_fd);
 			l->timer_fd = -1;
 		}
+		if (grace_left_ms(l) == 0)
+			escalate(l);
 		if (waitpid(l->init, &init_status, WNOHANG) == l->init)
 			init_gone = true;
 	}

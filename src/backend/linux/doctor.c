@@ -185,7 +185,7 @@ static const struct guarantee guarantees[] = {
 	{"second write layer (Landlock)", {F_LANDLOCK}, 1, "Landlock"},
 	{"protected names, also ones that do not exist yet", {F_MNTNS, F_SECCOMP_NOTIFY}, 2,
 	 "read-only binds + seccomp user-notification broker + inotify backstop"},
-	{"deny-read paths hidden", {F_MNTNS}, 1, "mount namespace"},
+	{"deny-read paths hidden", {F_MNTNS, F_LANDLOCK}, 2, "mount namespace + Landlock on reads"},
 	{"network off", {F_NETNS}, 1, "network namespace + Landlock scope + seccomp socket families"},
 	{"no process outlives the command", {F_PIDNS}, 1, "pid namespace + PR_SET_PDEATHSIG"},
 	{"no privilege gain", {F_SECCOMP}, 1, "capabilities dropped, securebits, no_new_privs, seccomp"},

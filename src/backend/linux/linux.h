@@ -68,7 +68,10 @@ int lx_drop_privileges(int cap_last, struct cordon_error **err);
 int lx_set_rlimits(const struct lx_child *c, struct cordon_error **err);
 int lx_cap_last(void);
 
-/* seccomp.c: loads the filter; with guarded names, *notify_fd gets the user-notification listener. */
+/* seccomp.c: loads the filter; with guarded names, *notify_fd gets the user-notification listener.
+ * The programs are generated at build time (seccomp_gen.c). */
+extern const unsigned char lx_filter_plain[], lx_filter_broker[];
+extern const size_t lx_filter_plain_len, lx_filter_broker_len;
 int lx_seccomp_apply(const struct plan *plan, int *notify_fd, struct cordon_error **err);
 
 /* broker.c: the supervisor's side of the protected-names broker. */

@@ -1,166 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The seccomp filter, built with libseccomp. Default allow, with a denylist of what a build never
- * needs: io_uring (it would bypass this filter's view of file and socket calls), keyctl, bpf,
- * perf_event_open, userfaultfd, new namespaces, mounts, kernel modules, TIOCSTI, and socket families
- * other than unix, inet, inet6 and netlink.
- *
- * - The architecture is checked: a syscall from another ABI (i386 via int 0x80, x32) kills the process
- *   instead of being looked up in the wrong table.
- * - Arguments the kernel reads as int are compared on their low 32 bits, with SCMP_CMP_MASKED_EQ and
- *   a 0xffffffff mask: the kernel drops the high bits, so an equality over all 64 bits of socket()'s
- *   domain or ioctl()'s request is bypassed by setting them. (libseccomp 2.5's SCMP_A*_32 macros only
- *   cast the datum; the comparison stays 64-bit. The escape tests try exactly that bypass.)
- * - libseccomp's binary-tree optimisation keeps the path of a common syscall short.
+ * Loads cordon's seccomp filter: a BPF program that libseccomp generated at build time from the rules
+ * in seccomp_rules.c (see seccomp_gen.c, and the unit test that rebuilds it and compares). Two
+ * variants: with the protected-names broker's NOTIFY rules, then loaded with a listener, or without.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/sched.h>
-#include <seccomp.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "backend/linux/linux.h"
-#include "common/cleanup.h"
 #include "common/error.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-static void release_ctx(scmp_filter_ctx *c)
-{
-	if (*c)
-		seccomp_release(*c);
-}
-
-/* Denied with EPERM. Names, so that a syscall this libseccomp does not know is skipped, not fatal. */
-static const char *const denied[] = {
-	"mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
-	"fsmount", "fspick", "mount_setattr", "setns", "keyctl", "add_key", "request_key", "bpf",
-	"perf_event_open", "userfaultfd", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-	"delete_module", "reboot", "swapon", "swapoff", "acct", "syslog", "quotactl", "quotactl_fd",
-	"open_by_handle_at", "iopl", "ioperm", "vhangup", "nfsservctl", "lookup_dcookie", "settimeofday",
-	"clock_settime", "clock_adjtime", "adjtimex", "uselib", "create_module", "get_kernel_syms",
-	"query_module", "_sysctl", "fanotify_init", NULL,
-};
-
-/* Denied with ENOSYS, so that callers fall back as on a kernel without them. */
-static const char *const missing[] = {
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	/* clone3 passes its flags in memory, where a filter cannot see them; glibc falls back to clone. */
-	"clone3", NULL,
-};
-
-static const unsigned long ns_flags[] = {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-					  CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME};
-
-/* Socket families below AF_PACKET that a build does not need (AF_UNIX, AF_INET, AF_INET6 and
- * AF_NETLINK stay allowed). */
-static const int denied_families[] = {3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15};
-
-/* Families 17 (AF_PACKET) to 63 as (mask, value) pairs over the low 32 bits; the kernel refuses 64
- * and up itself (AF_MAX is below 64). */
-static const uint32_t high_families[][2] = {
-	{0xffffffffu, 0x11}, {0xfffffffeu, 0x12}, {0xfffffffcu, 0x14}, {0xfffffff8u, 0x18}, {0xffffffe0u, 0x20},
-};
-
-#define LOW32 0xffffffffu
-
-static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp,
-		const char *what, struct cordon_error **err)
-{
-	int rc = seccomp_rule_add_array(ctx, action, nr, n, cmp);
-	if (rc < 0)
-		return cerr_sys(err, -rc, "seccomp rule for %s", what);
-	return 0;
-}
-
-static int add_denials(scmp_filter_ctx ctx, struct cordon_error **err)
-{
-	for (int i = 0; denied[i]; i++) {
-		int nr = seccomp_syscall_resolve_name(denied[i]);
-		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0, NULL, denied[i], err) < 0)
-			return -1;
-	}
-	for (int i = 0; missing[i]; i++) {
-		int nr = seccomp_syscall_resolve_name(missing[i]);
-		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, missing[i], err) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(ns_flags); i++) {
-		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &c, "unshare", err) < 0)
-			return -1;
-		/* In clone(), the low byte is the exit signal and 0x80 belongs to it, not CLONE_NEWTIME. */
-		if (ns_flags[i] != CLONE_NEWTIME &&
-		    rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &c, "clone", err) < 0)
-			return -1;
-	}
-	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
-	for (size_t i = 0; i < ARRAY_LEN(ioctls); i++) {
-		struct scmp_arg_cmp c = SCMP_A1_64(SCMP_CMP_MASKED_EQ, LOW32, (uint32_t)ioctls[i]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &c, "ioctl", err) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(high_families); i++) {
-		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, high_families[i][0], high_families[i][1]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(denied_families); i++) {
-		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, LOW32, (uint32_t)denied_families[i]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The calls that create, remove or rename a directory entry go to the protected-names broker.
- * open and openat only when O_CREAT is set (compared as 32-bit: flags is an int), so that the
- * common read-only open never leaves the kernel. */
-static int add_broker_rules(scmp_filter_ctx ctx, struct cordon_error **err)
-{
-	static const char *const always[] = {"mkdir", "mkdirat", "creat", "mknod", "mknodat", "symlink",
-					     "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
-					     "unlink", "unlinkat", "rmdir", "openat2", "bind", NULL};
-	for (int i = 0; always[i]; i++) {
-		int nr = seccomp_syscall_resolve_name(always[i]);
-		if (nr >= 0 && rule(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL, always[i], err) < 0)
-			return -1;
-	}
-	struct scmp_arg_cmp open_creat = SCMP_A1_64(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
-	struct scmp_arg_cmp openat_creat = SCMP_A2_64(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
-	if (rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, &open_creat, "open", err) < 0 ||
-	    rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, &openat_creat, "openat", err) < 0)
-		return -1;
-	return 0;
-}
 
 int lx_seccomp_apply(const struct plan *plan, int *notify_fd, struct cordon_error **err)
 {
 	*notify_fd = -1;
-	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return cerr_set(err, ENOMEM, "seccomp_init failed");
-	int rc;
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
-	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0 ||
-	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
-		return cerr_sys(err, -rc, "configure the seccomp filter");
-	if (add_denials(ctx, err) < 0)
-		return -1;
 	bool broker = plan->fs_restricted && plan->nguarded > 0;
-	if (broker && add_broker_rules(ctx, err) < 0)
-		return -1;
-	if ((rc = seccomp_load(ctx)) < 0)
-		return cerr_sys(err, -rc, "load the seccomp filter");
-	if (broker) {
-		*notify_fd = seccomp_notify_fd(ctx);
-		if (*notify_fd < 0)
-			return cerr_sys(err, -*notify_fd, "get the seccomp listener"),
-			       cerr_hint(err, "protected names need seccomp user notification (Linux 5.0+)");
+	size_t len = broker ? lx_filter_broker_len : lx_filter_plain_len;
+	struct sock_fprog prog = {
+		.len = (unsigned short)(len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)(broker ? lx_filter_broker : lx_filter_plain),
+	};
+	if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return cerr_set(err, EINVAL, "the built-in seccomp program is malformed (%zu bytes)", len);
+	long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, broker ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
+	if (rc < 0) {
+		cerr_sys(err, errno, "load the seccomp filter");
+		return broker ? cerr_hint(err, "protected names need seccomp user notification (Linux 5.0+)") : -1;
 	}
+	if (broker)
+		*notify_fd = (int)rc;
+	/* Check that it took effect before trusting it. */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
+		return cerr_set(err, EPERM, "the seccomp filter did not take effect");
 	return 0;
 }

@@ -69,6 +69,20 @@ PY
 )
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s)) todo=$((todo + t))
 done
+# A short fuzzing pass over every parser (libFuzzer, clang): longer runs are tests/fuzz/run.sh N.
+if ! $quick; then
+	echo "=== fuzz (${CORDON_FUZZ_SECONDS:-20} s per target)"
+	if FUZZ_BUILD_DIR=build-test-fuzz bash tests/fuzz/run.sh "${CORDON_FUZZ_SECONDS:-20}" >build-test-fuzz.log 2>&1; then
+		passed=$((passed + 1))
+		grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs" build-test-fuzz.log | tail -2
+	else
+		tail -30 build-test-fuzz.log
+		echo "test: fuzzing found a crash or failed to build" >&2
+		failed=$((failed + 1))
+		status=1
+	fi
+fi
+
 echo
 echo "skipped: $skipped, known limits (TAP TODO, see docs/policy.md): $todo"
 echo "tests: $passed passed, $failed failed"

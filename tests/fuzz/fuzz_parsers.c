@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/env.h"
 #include "core/paths.h"
@@ -62,7 +63,8 @@ static bool ref_bytes(const char *s, uint64_t *out)
 			return false;
 		shift = 10 * (unsigned)(u - units + 1);
 		s++;
-		if (*s && strcmp(s, "B") != 0 && strcmp(s, "iB") != 0)
+		/* "B" or "iB", in any case */
+		if (*s && strcasecmp(s, "b") != 0 && strcasecmp(s, "ib") != 0)
 			return false;
 	}
 	if (v > UINT64_MAX || (v << shift) > UINT64_MAX)
@@ -73,8 +75,9 @@ static bool ref_bytes(const char *s, uint64_t *out)
 
 static bool ref_seconds(const char *s, uint64_t *out)
 {
-	unsigned __int128 whole, ms;
-	if (!ref_digits(&s, &whole) || whole >= UINT64_MAX / 1000)
+	unsigned __int128 whole = 0, ms;
+	/* Digits, or none when a fraction follows (".5"). */
+	if (!(*s == '.' || ref_digits(&s, &whole)) || whole >= UINT64_MAX / 1000)
 		return false;
 	ms = whole * 1000;
 	if (*s == '.') {

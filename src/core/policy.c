@@ -87,10 +87,24 @@ int policy_merge(struct cordon_policy *dst, const struct cordon_policy *src)
 	return 0;
 }
 
+/* Looks `s` up in a table of names indexed by enum value; -1 when absent. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static const char *const mode_names[] = {
 	[CORDON_MODE_READ_ONLY] = "read-only",
 	[CORDON_MODE_WORKSPACE_WRITE] = "workspace-write",
 	[CORDON_MODE_FULL_ACCESS] = "full-access",
+};
+
+static const char *const network_names[] = {
+	[CORDON_NETWORK_OFF] = "off",
+	[CORDON_NETWORK_ON] = "on",
 };
 
 const char *policy_mode_name(enum cordon_mode m)
@@ -100,18 +114,11 @@ const char *policy_mode_name(enum cordon_mode m)
 
 int policy_parse_mode(const char *s, enum cordon_mode *out)
 {
-	for (unsigned i = 0; i < ARRAY_LEN(mode_names); i++)
-		if (strcmp(s, mode_names[i]) == 0) {
-			*out = (enum cordon_mode)i;
-			return 0;
-		}
-	return -1;
+	int i = name_index(mode_names, ARRAY_LEN(mode_names), s);
+	if (i >= 0)
+		*out = (enum cordon_mode)i;
+	return i < 0 ? -1 : 0;
 }
-
-static const char *const network_names[] = {
-	[CORDON_NETWORK_OFF] = "off",
-	[CORDON_NETWORK_ON] = "on",
-};
 
 const char *policy_network_name(enum cordon_network n)
 {
@@ -120,12 +127,10 @@ const char *policy_network_name(enum cordon_network n)
 
 int policy_parse_network(const char *s, enum cordon_network *out)
 {
-	for (unsigned i = 0; i < ARRAY_LEN(network_names); i++)
-		if (strcmp(s, network_names[i]) == 0) {
-			*out = (enum cordon_network)i;
-			return 0;
-		}
-	return -1;
+	int i = name_index(network_names, ARRAY_LEN(network_names), s);
+	if (i >= 0)
+		*out = (enum cordon_network)i;
+	return i < 0 ? -1 : 0;
 }
 
 const char *policy_limit_name(enum cordon_limit l)

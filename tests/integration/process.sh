@@ -63,6 +63,10 @@ if command -v script >/dev/null; then
 	out=$(timeout 20 script -qec "$(printf '%q ' "${_SB[@]}") run -w $(printf '%q' "$WS") -- /bin/sh -c 'tty; test -t 0 && echo stdin-is-tty; stty size'" /dev/null </dev/null 2>&1 | tr -d '\r')
 	like "$out" "/dev/pts/[0-9]+" "on a terminal, the command's tty is a pty inside the sandbox"
 	like "$out" "stdin-is-tty" "on a terminal, stdin is a tty"
+	# Started in the background of that terminal, cordon must not touch it (SIGTTOU would stop it).
+	bg=$(timeout 20 script -qec "bash -ic '$(printf '%q ' "${_SB[@]}") run -w $(printf '%q' "$WS") -- /bin/echo bg-done & wait \$!; echo exit=\$?'" /dev/null </dev/null 2>&1 | tr -d '\r')
+	like "$bg" "bg-done" "in the background of a terminal, the command runs"
+	like "$bg" "exit=0" "in the background of a terminal, cordon is not stopped by SIGTTOU"
 else
 	not_ok "script(1) is needed for the pty test (package bsdutils)"
 fi

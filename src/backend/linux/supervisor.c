@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "backend/linux/linux.h"
@@ -433,7 +434,9 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	_cleanup_free_ char *cgroups = NULL;
 	if (plan_limits(p, &c, &cgroups, err) < 0)
 		return -1;
-	c.use_pty = isatty(0) == 1;
+	/* A pty (and the user's terminal in raw mode) only when cordon owns the terminal's foreground:
+	 * started in the background (`cordon run ... &`), changing the terminal would stop it (SIGTTOU). */
+	c.use_pty = isatty(0) == 1 && tcgetpgrp(0) == getpgrp();
 	c.pty_stdout = c.use_pty && isatty(1) == 1;
 	c.pty_stderr = c.use_pty && isatty(2) == 1;
 

@@ -8,7 +8,7 @@
 /* Substrings (upper case) that mark a secret anywhere in the name. */
 static const char *const secret_parts[] = {
 	"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "APIKEY", "API_KEY", "PRIVATE_KEY", "AUTH_",
-	"AUTHORIZATION", "COOKIE", NULL,
+	"AUTHORIZATION", "COOKIE", "PASSPHRASE", NULL,
 };
 /* Prefixes of whole families of cloud credentials. */
 static const char *const secret_prefixes[] = {"AWS_", "AZURE_", "GOOGLE_APPLICATION_CREDENTIALS", "GCP_", NULL};
@@ -37,9 +37,14 @@ bool env_name_is_secret(const char *name, size_t len)
 	for (int i = 0; secret_names[i]; i++)
 		if (strcmp(up, secret_names[i]) == 0)
 			return true;
-	/* *_KEY and *_AUTH (NPM_CONFIG__AUTH), but not KEYBOARD, XKB_*, or GIT_AUTHOR_NAME. */
-	if ((len >= 4 && strcmp(up + len - 4, "_KEY") == 0) || (len >= 5 && strcmp(up + len - 5, "_AUTH") == 0))
-		return true;
+	/* *_KEY, *_AUTH (NPM_CONFIG__AUTH), *_PAT (GITHUB_PAT), *_PWD (MYSQL_PWD), but not KEYBOARD, XKB_*,
+	 * GIT_AUTHOR_NAME, PATH or PWD/OLDPWD. */
+	static const char *const suffixes[] = {"_KEY", "_AUTH", "_PAT", "_PWD", NULL};
+	for (int i = 0; suffixes[i]; i++) {
+		size_t n = strlen(suffixes[i]);
+		if (len >= n && strcmp(up + len - n, suffixes[i]) == 0)
+			return true;
+	}
 	return false;
 }
 

@@ -49,8 +49,9 @@ struct guard {
 	const struct guarded_name *g;
 	dev_t dev;
 	ino_t ino;
-	int dirfd;        /* O_PATH of the directory, for the re-checks */
+	int dirfd;        /* O_PATH of the directory, for the re-checks and repairs */
 	char *link_text;  /* the guarded entry was a symlink: its text, to restore it */
+	struct stat entry; /* what the entry was at the start (when it existed): dev, inode, type */
 };
 
 struct broker {
@@ -90,24 +91,27 @@ static const struct entry_call entry_calls[] = {
 	{SYS_unlinkat, {{0, 1}}, 1},        {SYS_rmdir, {{-1, 0}}, 1},
 };
 
-/* Reads a NUL-terminated string from the target's memory, page by page. */
-static int read_string(pid_t pid, uint64_t addr, char *buf, size_t cap)
+/*
+ * Reads the path at `addr` in the target's memory, page by page, as the kernel would: up to PATH_MAX
+ * bytes including the NUL. Returns 0, or the errno the kernel itself would fail the call with
+ * (EFAULT, ENAMETOOLONG): the broker then answers with it instead of letting the call go on.
+ */
+static int read_path(pid_t pid, uint64_t addr, char buf[PATH_MAX])
 {
 	size_t got = 0;
-	while (got < cap - 1) {
+	while (got < PATH_MAX) {
 		size_t page_left = 4096 - ((addr + got) & 4095);
-		size_t want = page_left < cap - 1 - got ? page_left : cap - 1 - got;
+		size_t want = page_left < PATH_MAX - got ? page_left : PATH_MAX - got;
 		struct iovec local = {.iov_base = buf + got, .iov_len = want};
 		struct iovec remote = {.iov_base = (void *)(uintptr_t)(addr + got), .iov_len = want};
 		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 		if (n <= 0)
-			return -1;
+			return EFAULT;
 		if (memchr(buf + got, '\0', (size_t)n))
 			return 0;
 		got += (size_t)n;
 	}
-	buf[cap - 1] = '\0';
-	return -1; /* longer than PATH_MAX: the kernel refuses it too */
+	return ENAMETOOLONG;
 }
 
 /* The sandbox-view path of /proc/PID/cwd or /proc/PID/fd/N. */
@@ -125,25 +129,44 @@ static int view_path_of(pid_t pid, int dirfd, char *out, size_t cap)
 	return 0;
 }
 
-/* Splits `path` into its parent (sandbox-view, absolute) and final name; trailing slashes ignored. */
-static int split(pid_t pid, int dirfd, const char *path, char *parent, size_t cap, char *name, size_t ncap)
+/* The last component of `path`, trailing slashes ignored ("" for "/"). */
+static void final_name(const char *path, char name[NAME_MAX + 1])
 {
-	char tmp[PATH_MAX * 2];
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	size_t start = len;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	size_t n = len - start;
+	if (n > NAME_MAX)
+		n = NAME_MAX + 1; /* longer than any name: matches nothing, the kernel refuses it */
+	memcpy(name, path + start, n < NAME_MAX + 1 ? n : NAME_MAX);
+	name[n < NAME_MAX + 1 ? n : NAME_MAX] = '\0';
+}
+
+/* The parent of `path` as an absolute path in the sandbox's view. -1 when it cannot be rebuilt
+ * exactly (an unreadable base, or a result that does not fit): the caller then refuses. */
+static int parent_of(pid_t pid, int dirfd, const char *path, char *parent, size_t cap)
+{
+	char base[PATH_MAX];
+	int n;
 	if (path[0] == '/')
-		snprintf(tmp, sizeof(tmp), "%s", path);
-	else {
-		char base[PATH_MAX];
-		if (view_path_of(pid, dirfd, base, sizeof(base)) < 0)
-			return -1;
-		snprintf(tmp, sizeof(tmp), "%s/%s", base, path);
-	}
-	size_t len = strlen(tmp);
-	while (len > 1 && tmp[len - 1] == '/')
-		tmp[--len] = '\0';
-	char *slash = strrchr(tmp, '/');
-	snprintf(name, ncap, "%s", slash + 1);
-	*slash = '\0';
-	snprintf(parent, cap, "%s", tmp[0] ? tmp : "/");
+		n = snprintf(parent, cap, "%s", path);
+	else if (view_path_of(pid, dirfd, base, sizeof(base)) < 0)
+		return -1;
+	else
+		n = snprintf(parent, cap, "%s/%s", base, path);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	size_t len = (size_t)n;
+	while (len > 1 && parent[len - 1] == '/')
+		parent[--len] = '\0';
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
 	return 0;
 }
 
@@ -172,7 +195,9 @@ static bool sandbox_writable(const struct broker *b, int dirfd)
 static bool flippable_symlink(const struct broker *b, int rfd, const char *parent)
 {
 	char buf[PATH_MAX], prefix[PATH_MAX] = ".";
-	snprintf(buf, sizeof(buf), "%s", parent);
+	int n = snprintf(buf, sizeof(buf), "%s", parent);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return true; /* cannot be walked whole: treat as unsafe */
 	char *save = NULL;
 	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -192,32 +217,30 @@ static bool flippable_symlink(const struct broker *b, int rfd, const char *paren
 	return false;
 }
 
-/* Is (parent, name), as the process at `pid` sees it, a guarded entry? */
+/* Is the entry `path` names (relative to dirfd) a guarded one, as the process at `pid` sees it?
+ * Returns the guard, or NULL. A guarded name whose parent cannot be resolved exactly from here (a
+ * magic link such as /proc/self/cwd, which would name the supervisor; a path that does not fit; a
+ * symlink the sandbox could flip) counts as guarded: refusing is safe, guessing is not. */
 static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const char *path)
 {
-	char parent[PATH_MAX], name[256];
-	if (split(pid, dirfd, path, parent, sizeof(parent), name, sizeof(name)) < 0)
-		return NULL;
-	bool any = false;
-	for (size_t i = 0; i < b->n && !any; i++)
-		any = strcmp(b->guards[i].g->name, name) == 0;
-	if (!any)
-		return NULL; /* the common case: no need to resolve anything */
-	char root[64];
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return NULL;
-	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int pfd = (int)syscall(SYS_openat2, rfd, parent, &how, sizeof(how));
-	struct stat st;
+	char name[NAME_MAX + 1];
+	final_name(path, name);
 	const struct guard *named = NULL;
 	for (size_t i = 0; i < b->n && !named; i++)
 		if (strcmp(b->guards[i].g->name, name) == 0)
 			named = &b->guards[i];
-	/* A guarded name under a parent that cannot be resolved from here (a magic link such as
-	 * /proc/self/cwd, which would name the supervisor, or a path that vanished): refuse rather than
-	 * guess. The kernel would refuse most of these anyway. */
+	if (!named)
+		return NULL; /* the common case: no need to resolve anything */
+	char parent[PATH_MAX * 2 + 2], root[64];
+	if (parent_of(pid, dirfd, path, parent, sizeof(parent)) < 0)
+		return named;
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return named;
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int pfd = (int)syscall(SYS_openat2, rfd, parent, &how, sizeof(how));
+	struct stat st;
 	if (pfd < 0 || fstat(pfd, &st) < 0)
 		return named;
 	/* A symlink the sandbox can flip would let the kernel's lookup reach another directory than
@@ -269,8 +292,9 @@ static int decide(struct broker *b, const struct seccomp_notif *req, const struc
 		for (int t = 0; t < entry_calls[i].nt; t++) {
 			const struct target *tg = &entry_calls[i].t[t];
 			char path[PATH_MAX];
-			if (read_string(pid, d->args[tg->path_arg], path, sizeof(path)) < 0)
-				continue; /* unreadable: the kernel gets EFAULT or ENAMETOOLONG itself */
+			int e = read_path(pid, d->args[tg->path_arg], path);
+			if (e)
+				return e; /* what the kernel would answer; never let an unread path go on */
 			int dirfd = tg->dirfd_arg < 0 ? AT_FDCWD : (int)(int32_t)d->args[tg->dirfd_arg];
 			if ((*hit = guarded(b, pid, dirfd, path)))
 				return EACCES;
@@ -288,13 +312,14 @@ static void on_notify(struct broker *b)
 	const struct guard *hit = NULL;
 	int e = decide(b, &req, &hit);
 	struct seccomp_notif_resp resp = {.id = req.id};
+
 	/* The pid may have been reused while we read its memory: only answer a live request. */
 	if (ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
 		return;
 	if (e) {
 		resp.error = -e;
-		b->denied++;
-		if (getenv("CORDON_DEBUG_BROKER"))
+		b->denied += hit != NULL; /* an unreadable path is the kernel's own error, not a denial */
+		if (hit && getenv("CORDON_DEBUG_BROKER"))
 			fprintf(stderr, "cordon: denied entry %s/%s\n", hit->g->dir, hit->g->name);
 	} else {
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -304,23 +329,37 @@ static void on_notify(struct broker *b)
 	ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-/* Is every guarded name as it was at the start? Records the first that is not. */
+/* Is the guarded entry what it was at the start: absent if it was, else the same inode, type and
+ * (for a symlink) text? An entry replaced by another one (rename over, RENAME_EXCHANGE) is not. */
+static bool entry_intact(const struct guard *g)
+{
+	struct stat st;
+	bool present = fstatat(g->dirfd, g->g->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (present != g->g->existed)
+		return false;
+	if (!present)
+		return true;
+	if (st.st_dev != g->entry.st_dev || st.st_ino != g->entry.st_ino ||
+	    (st.st_mode & S_IFMT) != (g->entry.st_mode & S_IFMT))
+		return false;
+	if (g->link_text) {
+		char text[PATH_MAX];
+		ssize_t tl = readlinkat(g->dirfd, g->g->name, text, sizeof(text) - 1);
+		return tl >= 0 && (size_t)tl == strlen(g->link_text) && memcmp(text, g->link_text, (size_t)tl) == 0;
+	}
+	return true;
+}
+
+/* Is every guarded entry as it was at the start? Records the first that is not. */
 static bool names_intact(struct broker *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		const struct guard *g = &b->guards[i];
-		struct stat st;
-		bool present = fstatat(g->dirfd, g->g->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-		bool ok = present == g->g->existed;
-		if (ok && g->link_text) {
-			char text[PATH_MAX];
-			ssize_t tl = readlinkat(g->dirfd, g->g->name, text, sizeof(text) - 1);
-			ok = tl >= 0 && (size_t)tl == strlen(g->link_text) && memcmp(text, g->link_text, (size_t)tl) == 0;
-		}
-		if (!ok) {
+		if (!entry_intact(g)) {
+			if (!b->violated)
+				snprintf(b->violation, sizeof(b->violation), "%s/%s", strcmp(g->g->dir, "/") ? g->g->dir : "",
+					 g->g->name);
 			b->violated = true;
-			snprintf(b->violation, sizeof(b->violation), "%s/%s", strcmp(g->g->dir, "/") ? g->g->dir : "",
-				 g->g->name);
 			return false;
 		}
 	}
@@ -382,10 +421,14 @@ struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
 			broker_free(b);
 			return NULL;
 		}
-		char full[PATH_MAX + 256], text[PATH_MAX];
-		snprintf(full, sizeof(full), "%s/%s", g->g->dir, g->g->name);
-		ssize_t tl = readlink(full, text, sizeof(text) - 1);
-		if (tl > 0) {
+		char text[PATH_MAX];
+		if (g->g->existed && fstatat(g->dirfd, g->g->name, &g->entry, AT_SYMLINK_NOFOLLOW) < 0) {
+			cerr_sys(err, errno, "protected path `%s/%s`", g->g->dir, g->g->name);
+			broker_free(b);
+			return NULL;
+		}
+		ssize_t tl = S_ISLNK(g->entry.st_mode) ? readlinkat(g->dirfd, g->g->name, text, sizeof(text) - 1) : -1;
+		if (tl >= 0) {
 			text[tl] = '\0';
 			g->link_text = strdup(text);
 		}
@@ -430,11 +473,21 @@ void broker_handle(struct broker *b, struct pollfd *pfd)
 	}
 }
 
-/* Removes `name` beneath dirfd without following any symlink. */
-static void remove_tree(int dirfd, const char *name)
+/* Lets cordon (same uid as the sandbox, which made the entry) enter and change a directory the
+ * sandbox made read-only: moving a directory to another parent, or emptying it, needs that. */
+static void make_writable(int dirfd, const char *name)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		fchmodat(dirfd, name, (st.st_mode & 07777) | S_IRWXU, 0);
+}
+
+/* Removes `name` beneath dirfd without following any symlink (at most 256 levels deep). */
+static void remove_tree(int dirfd, const char *name, int depth)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT || depth > 256)
 		return;
+	make_writable(dirfd, name);
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
 		int dfd = dup(fd);
@@ -442,9 +495,11 @@ static void remove_tree(int dirfd, const char *name)
 		struct dirent *de;
 		while (d && (de = readdir(d)))
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				remove_tree(fd, de->d_name);
+				remove_tree(fd, de->d_name, depth + 1);
 		if (d)
 			closedir(d);
+		else if (dfd >= 0)
+			close(dfd);
 		close(fd);
 	}
 	unlinkat(dirfd, name, AT_REMOVEDIR);
@@ -503,6 +558,7 @@ static int open_quarantine(const struct broker *b)
 static void set_aside(struct broker *b, int dirfd, const char *name)
 {
 	_cleanup_close_ int q = open_quarantine(b);
+	make_writable(dirfd, name); /* a directory is moved to another parent only if it is writable */
 	char dest[NAME_MAX + 64];
 	snprintf(dest, sizeof(dest), "%ld-%d-%s", (long)time(NULL), getpid(), name);
 	if (q >= 0 && renameat(dirfd, name, q, dest) == 0) {
@@ -513,40 +569,39 @@ static void set_aside(struct broker *b, int dirfd, const char *name)
 		snprintf(b->repaired, sizeof(b->repaired), "moved to %s/%s", qpath, dest);
 		return;
 	}
-	remove_tree(dirfd, name);
+	remove_tree(dirfd, name, 0);
 	snprintf(b->repaired, sizeof(b->repaired), "removed (no quarantine outside the writable roots on the same "
 						   "file system)");
 }
 
-/* After the sandbox is dead: undo what a race let through. */
+/* After the sandbox is dead: undo what a race let through, through the directory fds held since the
+ * start (reopening the paths could follow a symlink swapped into one of them). */
 void broker_repair(struct broker *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		const struct guard *g = &b->guards[i];
-		_cleanup_close_ int dfd = open(g->g->dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (dfd < 0)
+		struct guard *g = &b->guards[i];
+		if (entry_intact(g))
 			continue;
 		struct stat st;
-		bool present = fstatat(dfd, g->g->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-		if (g->link_text) {
-			char text[PATH_MAX];
-			ssize_t tl = present ? readlinkat(dfd, g->g->name, text, sizeof(text) - 1) : -1;
-			if (tl >= 0)
-				text[tl] = '\0';
-			if (tl < 0 || strcmp(text, g->link_text) != 0) {
-				_cleanup_close_ int wfd = open(g->g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-				if (present && wfd >= 0)
-					set_aside(b, wfd, g->g->name);
-				if (wfd >= 0 && symlinkat(g->link_text, wfd, g->g->name) == 0)
-					snprintf(b->repaired + strlen(b->repaired), sizeof(b->repaired) - strlen(b->repaired),
-						 "%sthe symlink restored", present ? "; " : "");
-			}
-		} else if (!g->g->existed && present) {
-			_cleanup_close_ int wfd = open(g->g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (wfd >= 0)
-				set_aside(b, wfd, g->g->name);
+		bool present = fstatat(g->dirfd, g->g->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!g->g->existed && present) {
+			set_aside(b, g->dirfd, g->g->name);
+		} else if (g->link_text) {
+			if (present)
+				set_aside(b, g->dirfd, g->g->name);
+			if (symlinkat(g->link_text, g->dirfd, g->g->name) == 0)
+				snprintf(b->repaired + strlen(b->repaired), sizeof(b->repaired) - strlen(b->repaired),
+					 "%sthe symlink restored", present ? "; " : "");
 		}
 	}
+	/* Say what is still wrong rather than claim a repair. */
+	for (size_t i = 0; i < b->n; i++)
+		if (!entry_intact(&b->guards[i])) {
+			snprintf(b->repaired, sizeof(b->repaired),
+				 "could NOT be put back: `%s/%s` is not what it was; inspect it before trusting it",
+				 b->guards[i].g->dir, b->guards[i].g->name);
+			return;
+		}
 }
 
 const char *broker_violation(const struct broker *b)
@@ -556,7 +611,7 @@ const char *broker_violation(const struct broker *b)
 
 const char *broker_repaired(const struct broker *b)
 {
-	return b->repaired[0] ? b->repaired : "nothing left to undo";
+	return b->repaired[0] ? b->repaired : "was already back as it was";
 }
 
 unsigned long broker_denied(const struct broker *b)

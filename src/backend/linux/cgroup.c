@@ -31,10 +31,7 @@ static int write_str(const char *dir, const char *file, const char *val)
 	char path[CG_PATH + 64];
 	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
 		return -1;
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	return write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	return lx_write_text(AT_FDCWD, path, val);
 }
 
 /* Our own cgroup in the hierarchy whose /proc/self/cgroup line starts with `prefix` ("0::" for v2,

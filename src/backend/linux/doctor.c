@@ -35,14 +35,6 @@ struct feature {
 	const char *hint;
 };
 
-static int write_text(const char *path, const char *text)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	return write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /* Runs fn in a child and returns its exit code (0: the feature works, else an errno). */
 static int in_child(int (*fn)(void))
 {
@@ -66,10 +58,11 @@ static int enter_userns(void)
 		return -1;
 	char map[64];
 	snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
-	if (write_text("/proc/self/setgroups", "deny") < 0 || write_text("/proc/self/uid_map", map) < 0)
+	if (lx_write_text(AT_FDCWD, "/proc/self/setgroups", "deny") < 0 ||
+	    lx_write_text(AT_FDCWD, "/proc/self/uid_map", map) < 0)
 		return -1;
 	snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
-	return write_text("/proc/self/gid_map", map);
+	return lx_write_text(AT_FDCWD, "/proc/self/gid_map", map);
 }
 
 static int probe_userns(void) { return unshare(CLONE_NEWUSER) < 0 ? errno : 0; }

@@ -122,6 +122,10 @@ void lx_cgroup_remove(const char *list);
 int lx_doctor(bool json);
 int lx_setup(bool dry_run, struct cordon_error **err);
 
+/* util.c: writes `text` to an existing file (a /proc or cgroup control file) relative to dirfd
+ * (AT_FDCWD for absolute paths), not following a final symlink. 0, or -1 with errno. */
+int lx_write_text(int dirfd, const char *path, const char *text);
+
 /* Small syscall wrappers glibc 2.36 lacks or that the headers of linux-libc-dev 6.1 do not declare. */
 int lx_pivot_root(const char *new_root, const char *put_old);
 int lx_mount_setattr_rec(int dfd, const char *path, uint64_t set, uint64_t clr);

@@ -32,13 +32,7 @@
 
 static int write_file(const char *path, const char *text, struct cordon_error **err)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cerr_sys(err, errno, "open `%s`", path);
-	size_t n = strlen(text);
-	if (write(fd, text, n) != (ssize_t)n)
-		return cerr_sys(err, errno, "write `%s`", path);
-	return 0;
+	return lx_write_text(AT_FDCWD, path, text) < 0 ? cerr_sys(err, errno, "write `%s`", path) : 0;
 }
 
 /* Maps the caller's uid and gid to themselves, so tools see the real user and files get the real

@@ -250,8 +250,11 @@ static int build_proc(int newroot, bool restricted, struct cordon_error **err)
 		return cerr_sys(err, errno, "open /proc");
 	char d[40];
 	fdpath(d, dst);
-	if (mount("proc", d, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return cerr_sys(err, errno, "mount a new /proc") , cerr_hint(err, "the host's /proc may be partly masked (as in some containers); cordon needs a fully visible /proc to mount its own");
+	if (mount("proc", d, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		cerr_sys(err, errno, "mount a new /proc");
+		return cerr_hint(err, "the host's /proc may be partly masked (as in some containers); cordon needs a "
+				      "fully visible /proc to mount its own");
+	}
 	if (!restricted)
 		return 0;
 	for (int i = 0; proc_readonly[i]; i++) {

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What the proxy engine's files share: the engine, a connection and its phases, and the functions one
+ * file calls in another. Everything here runs on the epoll thread except the resolver workers, which
+ * touch only their own job and the queues under `mu`.
+ */
+#ifndef CORDON_PROXY_PROXY_INTERNAL_H
+#define CORDON_PROXY_PROXY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proxy/proxy.h"
+
+#define PROXY_MAX_ADDRS 8      /* addresses tried per destination */
+#define PROXY_LINGER_MS 2000   /* draining a client after an error reply, so it is not reset */
+#define PROXY_TICK_MS 100      /* how often deadlines are checked while connections exist */
+#define PROXY_SOCKS_BUF 600    /* a greeting (2 + 255) or a request (4 + 1 + 255 + 2), with slack */
+
+/* What an epoll event's data.ptr points at: every such struct starts with one of these. */
+enum ev_tag { EV_LISTEN_HTTP, EV_LISTEN_SOCKS, EV_STOP, EV_RESOLVED, EV_CLIENT, EV_UPSTREAM };
+
+struct listener {
+	enum ev_tag tag;
+	int fd;
+};
+
+enum conn_state {
+	CS_HEAD,       /* reading the HTTP request head */
+	CS_S5_GREET,   /* reading the SOCKS5 greeting */
+	CS_S5_REQ,     /* reading the SOCKS5 request */
+	CS_RESOLVING,  /* a resolver thread has the name */
+	CS_CONNECTING, /* a non-blocking connect() is in flight */
+	CS_RELAY,      /* bytes flow both ways */
+	CS_LINGER,     /* an error reply is being sent; then the client is drained and closed */
+};
+
+enum dial_result { DIAL_OK, DIAL_DENIED, DIAL_NOT_FOUND, DIAL_UNREACHABLE, DIAL_REFUSED, DIAL_TIMEOUT };
+
+/* Bytes to write before the relay takes over a direction (replies, a rewritten request head). */
+struct wbuf {
+	uint8_t *buf;
+	size_t len, off;
+};
+
+struct conn;
+
+struct endpoint {
+	enum ev_tag tag; /* EV_CLIENT or EV_UPSTREAM */
+	int fd;
+	uint32_t events; /* the interest last given to epoll */
+	bool registered;
+	bool gone; /* taken out of epoll: nothing more to read from or write to it */
+	struct conn *c;
+	struct wbuf out;
+};
+
+/* One direction of the relay: src -> pipe -> dst. */
+struct relay_dir {
+	int r, w;	 /* the pipe */
+	size_t bytes;	 /* in the pipe */
+	bool eof;	 /* src said EOF */
+	bool in_blocked; /* the pipe refused more: wait for it to drain before reading src again */
+	bool done;	 /* dst was shut down for writing */
+};
+
+struct conn {
+	struct proxy *p;
+	struct conn *prev, *next;
+	struct endpoint cl, up;
+	enum conn_state state;
+	bool socks;
+	bool http_connect; /* the HTTP request was CONNECT (else it is forwarded) */
+	bool job_pending; /* a resolver job points at this conn: it may not be freed yet */
+	bool zombie;	  /* closed while job_pending; freed when the job comes back */
+	bool cl_shut;	  /* CS_LINGER: the reply is out and the client's write side is shut */
+	int64_t deadline; /* ms, CLOCK_MONOTONIC, for the current phase */
+	uint8_t *in;	  /* the head or handshake read so far; freed when the relay starts */
+	size_t in_len, in_cap;
+	char host[256];
+	uint16_t port;
+	struct proxy_addr *addrs;
+	size_t n_addrs, next_addr;
+	int last_errno;
+	struct relay_dir dir[2]; /* [0] client to upstream, [1] upstream to client */
+	size_t pipe_sz;
+};
+
+struct rjob {
+	struct rjob *next;
+	struct conn *c;
+	char host[256];
+	uint16_t port;
+	int rc;
+	struct proxy_addr addrs[PROXY_MAX_ADDRS];
+};
+
+struct proxy {
+	const struct allowlist *al;
+	struct proxy_opts o;
+	int epfd, stopfd, resfd;
+	enum ev_tag stop_tag, res_tag;
+	struct listener *lis;
+	size_t n_lis;
+	bool listening;
+	int64_t now;
+	struct conn *conns;
+	size_t n_conns;
+	/* Resolver pool. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct rjob *todo, *todo_tail, *done;
+	bool quit;
+	pthread_t *thr;
+	size_t n_thr;
+	/* Denials, read by other threads. */
+	pthread_mutex_t dmu;
+	struct proxy_denial *den;
+	size_t n_den, cap_den;
+};
+
+/* proxy.c */
+int64_t proxy_now_ms(void);
+/* Makes epoll's interest for each of c's fds what c's state asks for. -1 on failure. */
+int conn_update_events(struct conn *c);
+void proxy_record_denial(struct proxy *p, const char *host, uint16_t port, const char *reason);
+
+/* proxy_dial.c: check, resolve, connect. Each returns 0, or -1 when the connection must be closed. */
+int dial_start(struct conn *c, const char *host, uint16_t port);
+int dial_on_connect(struct conn *c);
+int dial_on_resolved(struct conn *c, struct rjob *j);
+int resolver_start(struct proxy *p);
+void resolver_stop(struct proxy *p);
+int proxy_default_resolve(void *ctx, const char *host, uint16_t port, struct proxy_addr *out, size_t max);
+
+/* proxy_relay.c */
+int wbuf_set(struct wbuf *w, const void *data, size_t len);
+/* Writes what it can: 1 when empty, 0 when bytes remain, -1 on error. */
+int wbuf_flush(struct endpoint *ep);
+int relay_start(struct conn *c);
+int relay_on_event(struct conn *c, struct endpoint *ep, uint32_t events);
+void relay_events(struct conn *c, uint32_t *cl, uint32_t *up);
+void relay_close(struct conn *c);
+/* An error reply is in c->cl.out: send it, then drain and close. */
+int linger_start(struct conn *c);
+int linger_on_event(struct conn *c);
+
+/* proxy_http.c */
+int http_on_read(struct conn *c);
+int http_dial_done(struct conn *c, enum dial_result r, const char *reason);
+int http_timeout(struct conn *c);
+
+/* proxy_socks.c */
+int socks_on_read(struct conn *c);
+int socks_dial_done(struct conn *c, enum dial_result r);
+
+/* Whichever protocol c speaks. `reason` names the rule for DIAL_DENIED. */
+static inline int proto_dial_done(struct conn *c, enum dial_result r, const char *reason)
+{
+	return c->socks ? socks_dial_done(c, r) : http_dial_done(c, r, reason);
+}
+
+/* Appends up to `want` bytes from the client to c->in (growing it up to `cap`). Returns the bytes
+ * read, 0 on EOF, -1 with errno (EAGAIN when nothing is there, ENOBUFS when c->in is full). */
+ssize_t conn_read_in(struct conn *c, size_t cap);
+
+#endif

@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The proxy engine end to end, on loopback only. Each test starts an engine in a thread on listeners
+ * it makes on 127.0.0.1, with an injected resolver: allowed and denied test names resolve to
+ * 192.0.2.1 (TEST-NET-1), which the test dial hook turns into 127.0.0.1 at the last moment, so the
+ * engine's loopback rules see an ordinary address while the traffic stays on this host; rebind.test
+ * resolves to 127.0.0.1 itself. The upstream servers are an epoll echo server and a one-shot HTTP
+ * origin, both in their own threads.
+ */
+#include "unit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "core/allowlist.h"
+#include "proxy/proxy.h"
+
+#define TEST_NET 0xc0000201u /* 192.0.2.1 */
+
+/* ---- sockets */
+
+static int listen_loopback(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 512), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_loopback(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 5};
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Reads until `needle` has been seen (NULL: until EOF) or cap-1 bytes; returns the length. */
+static size_t recv_until(int fd, char *buf, size_t cap, const char *needle)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	while (len + 1 < cap && !(needle && strstr(buf, needle))) {
+		ssize_t n = recv(fd, buf + len, needle ? 1 : cap - 1 - len, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	return len;
+}
+
+/* ---- the echo server: one thread, epoll, a shared buffer (so that it adds little to VmRSS) */
+
+static struct {
+	int lfd, stopfd;
+	uint16_t port;
+	pthread_t thr;
+} echo;
+
+static void echo_conn(int epfd, int fd)
+{
+	static char buf[65536];
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		shutdown(fd, SHUT_WR); /* half-close back, after everything was echoed */
+		epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+		close(fd);
+		return;
+	}
+	/* Blocking writes: the test's clients read concurrently, so they cannot deadlock. */
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		off += w;
+	}
+	fcntl(fd, F_SETFL, fl);
+}
+
+static void *echo_main(void *arg)
+{
+	(void)arg;
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = echo.lfd};
+	epoll_ctl(epfd, EPOLL_CTL_ADD, echo.lfd, &ev);
+	ev.data.fd = echo.stopfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, echo.stopfd, &ev);
+	for (;;) {
+		struct epoll_event evs[32];
+		int n = epoll_wait(epfd, evs, 32, -1);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == echo.stopfd) {
+				close(epfd);
+				return NULL;
+			}
+			if (fd != echo.lfd) {
+				echo_conn(epfd, fd);
+				continue;
+			}
+			int c = accept4(echo.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+			if (c >= 0)
+				epoll_ctl(epfd, EPOLL_CTL_ADD, c, &cev);
+		}
+	}
+}
+
+/* ---- the engine under test */
+
+struct env {
+	struct allowlist al;
+	struct proxy *p;
+	pthread_t thr;
+	int http_fd, socks_fd;
+	uint16_t http_port, socks_port;
+	int run_rc;
+};
+
+static atomic_int bad_dials; /* addresses the engine dialled that were not loopback: must stay 0 */
+
+static int test_resolve(void *ctx, const char *host, uint16_t port, struct proxy_addr *out, size_t max)
+{
+	(void)ctx;
+	(void)max;
+	static const char *const testnet[] = {"allowed.test", "www.wild.test", "a.b.wild.test", "wild.test",
+					      "x.evil.test", "y.evil.test", "portonly.test", "slow.test"};
+	struct sockaddr_in *s = (struct sockaddr_in *)&out->ss;
+	memset(out, 0, sizeof(*out));
+	s->sin_family = AF_INET;
+	s->sin_port = htons(port);
+	out->len = sizeof(*s);
+	if (strcmp(host, "rebind.test") == 0) {
+		s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return 1;
+	}
+	if (strcmp(host, "slow.test") == 0)
+		usleep(800 * 1000);
+	for (size_t i = 0; i < ARRAY_LEN(testnet); i++) {
+		if (strcmp(host, testnet[i]) == 0) {
+			s->sin_addr.s_addr = htonl(TEST_NET);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void test_rewrite(void *ctx, struct proxy_addr *a)
+{
+	(void)ctx;
+	struct sockaddr_in *s = (struct sockaddr_in *)&a->ss;
+	if (a->ss.ss_family == AF_INET && s->sin_addr.s_addr == htonl(TEST_NET))
+		s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool ok = a->ss.ss_family == AF_INET ? s->sin_addr.s_addr == htonl(INADDR_LOOPBACK)
+					     : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&a->ss)->sin6_addr);
+	if (!ok) {
+		bad_dials++;
+		/* Never leave the host: send it to the discard-nothing port 0, which fails. */
+		memset(a, 0, sizeof(*a));
+	}
+}
+
+static void *engine_main(void *arg)
+{
+	struct env *e = arg;
+	e->run_rc = proxy_run(e->p);
+	return NULL;
+}
+
+/* Starts an engine with rules "allow:RULE" / "deny:RULE"; %u in a rule is the echo server's port. */
+static void env_start(struct env *e, const char *const *rules)
+{
+	memset(e, 0, sizeof(*e));
+	for (; rules && *rules; rules++) {
+		char text[256];
+		struct cordon_error *err = NULL;
+		bool deny = strncmp(*rules, "deny:", 5) == 0;
+		const char *r = strchr(*rules, ':') + 1, *pct = strstr(r, "%u");
+		if (pct)
+			snprintf(text, sizeof(text), "%.*s%u%s", (int)(pct - r), r, echo.port, pct + 2);
+		else
+			snprintf(text, sizeof(text), "%s", r);
+		if (allowlist_add(&e->al, deny ? AL_DENY : AL_ALLOW, text, &err) < 0)
+			fail_msg("rule `%s`: %s", text, err->message);
+	}
+	e->http_fd = listen_loopback(&e->http_port);
+	e->socks_fd = listen_loopback(&e->socks_port);
+	struct proxy_opts o = {.head_timeout_ms = 400, .connect_timeout_ms = 400, .resolve = test_resolve,
+			       .test_dial_rewrite = test_rewrite};
+	struct cordon_error *err = NULL;
+	e->p = proxy_new(&e->al, &e->http_fd, 1, &e->socks_fd, 1, &o, &err);
+	if (!e->p)
+		fail_msg("proxy_new: %s", err->message);
+	assert_int_equal(pthread_create(&e->thr, NULL, engine_main, e), 0);
+}
+
+static void env_stop(struct env *e)
+{
+	proxy_stop(e->p);
+	pthread_join(e->thr, NULL);
+	assert_int_equal(e->run_rc, 0);
+	proxy_free(e->p);
+	close(e->http_fd);
+	close(e->socks_fd);
+	allowlist_free(&e->al);
+	assert_int_equal(bad_dials, 0);
+}
+
+/* ---- HTTP helpers */
+
+/* Sends CONNECT target; returns the status and leaves *fd open (the tunnel on 200). */
+static int http_connect(struct env *e, const char *target, int *fd, char *body, size_t cap)
+{
+	char req[512], buf[2048];
+	*fd = connect_loopback(e->http_port);
+	snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
+	send_all(*fd, req, strlen(req));
+	recv_until(*fd, buf, sizeof(buf), "\r\n\r\n");
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+		return -1;
+	if (status != 200)
+		recv_until(*fd, buf, sizeof(buf), NULL);
+	if (body)
+		snprintf(body, cap, "%s", buf);
+	return status;
+}
+
+/* CONNECT host:port, and on 200 check that a line goes through the echo server and back. */
+static int try_connect(struct env *e, const char *host, unsigned port, char *body, size_t cap)
+{
+	char target[300], buf[64];
+	int fd = -1;
+	snprintf(target, sizeof(target), "%s:%u", host, port);
+	int status = http_connect(e, target, &fd, body, cap);
+	if (status == 200) {
+		send_all(fd, "ping\n", 5);
+		recv_until(fd, buf, sizeof(buf), "\n");
+		assert_string_equal(buf, "ping\n");
+	}
+	close(fd);
+	return status;
+}
+
+#define EXPECT(e, host, port, want, needle)                                                            \
+	do {                                                                                           \
+		char body_[2048] = "";                                                                 \
+		int got_ = try_connect(e, host, port, body_, sizeof(body_));                           \
+		if (got_ != (want))                                                                    \
+			fail_msg("%s:%u: status %d, want %d: %s", host, (unsigned)(port), got_, want, body_); \
+		if (needle)                                                                            \
+			assert_contains(body_, (const char *)(needle));                                \
+	} while (0)
+
+/* ---- rules */
+
+static void test_allowed_name(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:allowed.test:%u", NULL});
+	EXPECT(&e, "allowed.test", echo.port, 200, NULL);
+	EXPECT(&e, "ALLOWED.test", echo.port, 200, NULL);
+	EXPECT(&e, "allowed.test", 1, 403, "not in the allowlist (--allow)"); /* port not allowed */
+	EXPECT(&e, "other.test", echo.port, 403, "other.test port");
+	env_stop(&e);
+}
+
+static void test_wildcard(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:*.wild.test:*", NULL});
+	EXPECT(&e, "www.wild.test", echo.port, 200, NULL);
+	EXPECT(&e, "a.b.wild.test", echo.port, 200, NULL);
+	EXPECT(&e, "wild.test", echo.port, 403, "not in the allowlist"); /* the apex is not matched */
+	env_stop(&e);
+}
+
+static void test_ip_literal(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	EXPECT(&e, "192.0.2.1", echo.port, 403, "not in the allowlist");
+	EXPECT(&e, "127.0.0.1", echo.port, 403, "not in the allowlist");
+	EXPECT(&e, "[::1]", echo.port, 403, "not in the allowlist");
+	env_stop(&e);
+	/* An IP rule covering loopback still does not reach it without localhost:PORT. */
+	env_start(&e, (const char *const[]){"allow:0.0.0.0/0:*", NULL});
+	EXPECT(&e, "127.0.0.1", echo.port, 403, "local address");
+	env_stop(&e);
+}
+
+static void test_deny_wins(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:*.evil.test:*", "deny:x.evil.test:*", NULL});
+	EXPECT(&e, "x.evil.test", echo.port, 403, "denied by --deny x.evil.test:*");
+	EXPECT(&e, "y.evil.test", echo.port, 200, NULL);
+	env_stop(&e);
+}
+
+static void test_empty_allowlist(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, NULL);
+	EXPECT(&e, "allowed.test", echo.port, 403, "not in the allowlist");
+	EXPECT(&e, "localhost", echo.port, 403, "not in the allowlist");
+	env_stop(&e);
+}
+
+static void test_localhost(void **state)
+{
+	(void)state;
+	struct env e;
+	uint16_t other_port;
+	int other = listen_loopback(&other_port);
+	env_start(&e, (const char *const[]){"allow:localhost:%u", NULL});
+	EXPECT(&e, "localhost", echo.port, 200, NULL);
+	EXPECT(&e, "127.0.0.1", echo.port, 200, NULL);
+	EXPECT(&e, "localhost", other_port, 403, "not in the allowlist");
+	EXPECT(&e, "127.0.0.1", other_port, 403, "not in the allowlist");
+	env_stop(&e);
+	close(other);
+}
+
+static void test_rebinding(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:rebind.test:*", "allow:localhost:%u", NULL});
+	EXPECT(&e, "rebind.test", echo.port, 403, "resolves to local address 127.0.0.1");
+	env_stop(&e);
+}
+
+static void test_unreachable_and_timeout(void **state)
+{
+	(void)state;
+	struct env e;
+	uint16_t closed_port;
+	close(listen_loopback(&closed_port)); /* nothing listens there now */
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", "allow:slow.test:*", "allow:nx.test:*", NULL});
+	EXPECT(&e, "allowed.test", closed_port, 502, "cannot connect to allowed.test");
+	EXPECT(&e, "nx.test", echo.port, 502, "cannot resolve nx.test");
+	EXPECT(&e, "slow.test", echo.port, 504, "timed out connecting");
+	env_stop(&e);
+}
+
+/* ---- relay */
+
+#define BIG (1024 * 1024)
+
+struct writer {
+	int fd;
+	const uint8_t *data;
+	size_t len;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	send_all(w->fd, w->data, w->len);
+	shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+static void test_relay_1mb(void **state)
+{
+	(void)state;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	char target[64];
+	int fd = -1;
+	snprintf(target, sizeof(target), "allowed.test:%u", echo.port);
+	assert_int_equal(http_connect(&e, target, &fd, NULL, 0), 200);
+	uint8_t *out = malloc(BIG), *in = malloc(BIG + 1);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < BIG; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		out[i] = (uint8_t)x;
+	}
+	/* One thread writes and then half-closes; this one reads everything echoed back, then EOF. */
+	struct writer w = {fd, out, BIG};
+	pthread_t t;
+	pthread_create(&t, NULL, writer_main, &w);
+	size_t got = 0;
+	ssize_t n;
+	while ((n = recv(fd, in + got, BIG + 1 - got, 0)) > 0)
+		got += (size_t)n;
+	pthread_join(t, NULL);
+	assert_int_equal(n, 0);
+	assert_int_equal(got, BIG);
+	assert_memory_equal(in, out, BIG);
+	free(out);
+	free(in);
+	close(fd);
+	env_stop(&e);
+}
+
+static void test_half_close(void **state)
+{
+	(void)state;
+	struct env e;
+	char buf[64];
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	char target[64];
+	int fd = -1;
+	snprintf(target, sizeof(target), "allowed.test:%u", echo.port);
+	assert_int_equal(http_connect(&e, target, &fd, NULL, 0), 200);
+	send_all(fd, "last words", 10);
+	shutdown(fd, SHUT_WR);
+	/* The upstream still answers after our EOF, then its own EOF comes through. */
+	assert_int_equal(recv_until(fd, buf, sizeof(buf), NULL), 10);
+	assert_string_equal(buf, "last words");
+	close(fd);
+	env_stop(&e);
+}
+
+struct origin {
+	int lfd;
+	char head[4096];
+};
+
+static void *origin_main(void *arg)
+{
+	struct origin *o = arg;
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	int fd = accept4(o->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	recv_until(fd, o->head, sizeof(o->head), "\r\n\r\n");
+	send_all(fd, resp, sizeof(resp) - 1);
+	close(fd);
+	return NULL;
+}
+
+static void test_get_forwarding(void **state)
+{
+	(void)state;
+	struct env e;
+	struct origin o = {0};
+	uint16_t port;
+	char req[512], buf[2048], want[128];
+	o.lfd = listen_loopback(&port);
+	pthread_t t;
+	pthread_create(&t, NULL, origin_main, &o);
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	int fd = connect_loopback(e.http_port);
+	snprintf(req, sizeof(req),
+		 "GET http://allowed.test:%u/path?q=1 HTTP/1.1\r\nHost: allowed.test:%u\r\n"
+		 "Proxy-Connection: keep-alive\r\nAccept: */*\r\n\r\n",
+		 port, port);
+	send_all(fd, req, strlen(req));
+	recv_until(fd, buf, sizeof(buf), NULL);
+	pthread_join(t, NULL);
+	assert_contains(buf, "HTTP/1.1 200 OK");
+	assert_contains(buf, "\r\n\r\nok");
+	assert_true(strncmp(o.head, "GET /path?q=1 HTTP/1.1\r\n", 24) == 0);
+	snprintf(want, sizeof(want), "\r\nHost: allowed.test:%u\r\n", port);
+	assert_contains(o.head, want);
+	assert_contains(o.head, "\r\nAccept: */*\r\n");
+	assert_contains(o.head, "\r\nConnection: close\r\n\r\n");
+	assert_null(strstr(o.head, "Proxy-Connection"));
+	close(fd);
+	close(o.lfd);
+	env_stop(&e);
+}
+
+static void test_slow_client(void **state)
+{
+	(void)state;
+	struct env e;
+	char buf[1024];
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	int fd = connect_loopback(e.http_port);
+	send_all(fd, "CONNECT allowed.te", 18); /* and nothing more */
+	recv_until(fd, buf, sizeof(buf), NULL);
+	assert_contains(buf, "HTTP/1.1 408 ");
+	close(fd);
+	env_stop(&e);
+}
+
+static void test_oversize_head(void **state)
+{
+	(void)state;
+	struct env e;
+	char buf[1024], line[400];
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	int fd = connect_loopback(e.http_port);
+	static const char start[] = "GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test\r\n";
+	send_all(fd, start, sizeof(start) - 1);
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "X-Pad: ", 7);
+	memcpy(line + sizeof(line) - 2, "\r\n", 2);
+	for (int i = 0; i < 90; i++) /* 36 KB, past the 32 KiB cap, under 100 header lines */
+		send_all(fd, line, sizeof(line));
+	recv_until(fd, buf, sizeof(buf), NULL);
+	assert_contains(buf, "HTTP/1.1 431 ");
+	close(fd);
+	env_stop(&e);
+}
+
+/* ---- SOCKS5 */
+
+/* Greets, sends a request for host:port with `cmd`; returns the reply code (-1: no reply). */
+static int socks_request(struct env *e, uint8_t cmd, const char *host, uint16_t port, int *fd)
+{
+	uint8_t req[300], rep[32];
+	size_t hl = strlen(host), n = 0;
+	*fd = connect_loopback(e->socks_port);
+	send_all(*fd, "\x05\x01\x00", 3);
+	if (recv(*fd, rep, 2, MSG_WAITALL) != 2 || rep[0] != 5 || rep[1] != 0)
+		return -1;
+	req[n++] = 5, req[n++] = cmd, req[n++] = 0, req[n++] = 3, req[n++] = (uint8_t)hl;
+	memcpy(req + n, host, hl);
+	n += hl;
+	req[n++] = (uint8_t)(port >> 8), req[n++] = (uint8_t)port;
+	send_all(*fd, req, n);
+	if (recv(*fd, rep, 10, MSG_WAITALL) != 10 || rep[0] != 5) /* IPv4 bound address: 10 bytes */
+		return -1;
+	return rep[1];
+}
+
+static void test_socks5(void **state)
+{
+	(void)state;
+	struct env e;
+	char buf[64];
+	uint8_t rep[2];
+	int fd = -1;
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", "deny:x.evil.test:*", NULL});
+	assert_int_equal(socks_request(&e, 1, "allowed.test", echo.port, &fd), 0);
+	send_all(fd, "hello\n", 6);
+	recv_until(fd, buf, sizeof(buf), "\n");
+	assert_string_equal(buf, "hello\n");
+	close(fd);
+	assert_int_equal(socks_request(&e, 1, "x.evil.test", echo.port, &fd), 2);	 /* not allowed */
+	close(fd);
+	assert_int_equal(socks_request(&e, 1, "other.test", echo.port, &fd), 2);
+	close(fd);
+	assert_int_equal(socks_request(&e, 2, "allowed.test", echo.port, &fd), 7); /* BIND */
+	close(fd);
+	/* A client that offers only username/password gets "no acceptable methods". */
+	fd = connect_loopback(e.socks_port);
+	send_all(fd, "\x05\x01\x02", 3);
+	assert_int_equal(recv(fd, rep, 2, MSG_WAITALL), 2);
+	assert_int_equal(rep[1], 0xff);
+	close(fd);
+	env_stop(&e);
+}
+
+/* ---- scale and memory */
+
+static long status_kib(const char *field)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, field, strlen(field)) == 0)
+			v = strtol(line + strlen(field) + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+#define NCONN 200
+
+/* ASan's shadow memory and quarantine dwarf the engine: the limit is checked in plain builds only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+static void test_200_connections(void **state)
+{
+	(void)state;
+	struct env e;
+	static int fds[NCONN];
+	char target[64], buf[64];
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	snprintf(target, sizeof(target), "allowed.test:%u", echo.port);
+	/* Warm up once, so that the baseline includes the engine's one-time allocations. */
+	assert_int_equal(try_connect(&e, "allowed.test", echo.port, NULL, 0), 200);
+	long base = status_kib("VmRSS:");
+	for (int i = 0; i < NCONN; i++)
+		assert_int_equal(http_connect(&e, target, &fds[i], NULL, 0), 200);
+	for (int i = 0; i < NCONN; i++)
+		send_all(fds[i], "0123456789abcdef\n", 17);
+	for (int i = 0; i < NCONN; i++) {
+		recv_until(fds[i], buf, sizeof(buf), "\n");
+		assert_string_equal(buf, "0123456789abcdef\n");
+	}
+	long rss = status_kib("VmRSS:"), hwm = status_kib("VmHWM:");
+	printf("# %d open tunnels: VmRSS %ld KiB (%+ld KiB over the baseline), VmHWM %ld KiB\n", NCONN, rss,
+	       rss - base, hwm);
+	if (!UNDER_ASAN)
+		assert_true(rss < 10 * 1024); /* the whole test process, engine included */
+	for (int i = 0; i < NCONN; i++)
+		close(fds[i]);
+	env_stop(&e);
+}
+
+/* ---- the summary cordon prints */
+
+static void test_denials(void **state)
+{
+	(void)state;
+	struct env e;
+	int fd = -1;
+	env_start(&e, (const char *const[]){"allow:*.evil.test:*", "deny:x.evil.test:*", "allow:rebind.test:*", NULL});
+	EXPECT(&e, "x.evil.test", echo.port, 403, "denied");
+	EXPECT(&e, "x.evil.test", echo.port, 403, "denied");
+	EXPECT(&e, "nope.test", 443, 403, "not in the allowlist");
+	EXPECT(&e, "rebind.test", 443, 403, "local address");
+	assert_int_equal(socks_request(&e, 1, "x.evil.test", echo.port, &fd), 2);
+	close(fd);
+	EXPECT(&e, "y.evil.test", echo.port, 200, NULL);
+	struct proxy_denial d[8];
+	assert_int_equal(proxy_denials(e.p, d, 8), 3);
+	assert_string_equal(d[0].host, "x.evil.test");
+	assert_int_equal(d[0].port, echo.port);
+	assert_string_equal(d[0].reason, "denied by --deny x.evil.test:*");
+	assert_int_equal(d[0].count, 3);
+	assert_string_equal(d[1].host, "nope.test");
+	assert_int_equal(d[1].port, 443);
+	assert_string_equal(d[1].reason, "not in the allowlist (--allow)");
+	assert_int_equal(d[1].count, 1);
+	assert_string_equal(d[2].host, "rebind.test");
+	assert_contains(d[2].reason, "resolves to local address 127.0.0.1");
+	env_stop(&e);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	struct rlimit rl;
+	signal(SIGPIPE, SIG_IGN);
+	/* 200 tunnels hold about 1,600 fds in this one process (both ends, two pipes each). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096) {
+		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	echo.lfd = listen_loopback(&echo.port);
+	fcntl(echo.lfd, F_SETFL, O_NONBLOCK);
+	echo.stopfd = eventfd(0, EFD_CLOEXEC);
+	return pthread_create(&echo.thr, NULL, echo_main, NULL);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	uint64_t one = 1;
+	if (write(echo.stopfd, &one, sizeof(one)) != sizeof(one))
+		return -1;
+	pthread_join(echo.thr, NULL);
+	close(echo.lfd);
+	close(echo.stopfd);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allowed_name),
+		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_ip_literal),
+		cmocka_unit_test(test_deny_wins),
+		cmocka_unit_test(test_empty_allowlist),
+		cmocka_unit_test(test_localhost),
+		cmocka_unit_test(test_rebinding),
+		cmocka_unit_test(test_unreachable_and_timeout),
+		cmocka_unit_test(test_relay_1mb),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_get_forwarding),
+		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_oversize_head),
+		cmocka_unit_test(test_socks5),
+		cmocka_unit_test(test_200_connections),
+		cmocka_unit_test(test_denials),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

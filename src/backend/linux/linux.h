@@ -109,6 +109,8 @@ int pty_relay_fds(struct pty_relay *r, struct pollfd *pfd);
 void pty_relay_handle(struct pty_relay *r, struct pollfd *pfd, int n);
 void pty_relay_drain(struct pty_relay *r);
 void pty_relay_winch(struct pty_relay *r);
+/* Passes SIGINT or SIGQUIT to the sandbox's pty as its interrupt or quit character. */
+void pty_relay_interrupt(struct pty_relay *r, int sig);
 int pty_enter_raw(void);
 void pty_leave_raw(void);
 

@@ -4,10 +4,16 @@
  * the supervisor relays bytes between it and the user's terminal (put in raw mode meanwhile). The
  * command can then use job control and full-screen programs, while nothing it does reaches the
  * user's terminal as input: TIOCSTI on its own pty only feeds itself.
+ *
+ * The user's terminal keeps ISIG: Ctrl-C and Ctrl-\ stay signals to cordon, which passes each to the
+ * sandbox's pty as that pty's own interrupt or quit character (so its foreground job gets it) and
+ * can still end a command that no longer listens (see the supervisor). Ctrl-Z is not a signal to
+ * cordon: it travels as a byte, for job control inside.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -35,6 +41,8 @@ int pty_enter_raw(void)
 		return -1;
 	struct termios t = saved;
 	cfmakeraw(&t);
+	t.c_lflag |= ISIG;
+	t.c_cc[VSUSP] = _POSIX_VDISABLE;
 	if (tcsetattr(0, TCSANOW, &t) < 0)
 		return -1;
 	raw_on = true;
@@ -66,6 +74,16 @@ void pty_relay_free(struct pty_relay *r)
 		return;
 	close(r->master);
 	free(r);
+}
+
+void pty_relay_interrupt(struct pty_relay *r, int sig)
+{
+	struct termios t;
+	if (tcgetattr(r->master, &t) < 0)
+		return;
+	unsigned char c = t.c_cc[sig == SIGQUIT ? VQUIT : VINTR];
+	if (c != _POSIX_VDISABLE && write(r->master, &c, 1) != 1)
+		return;
 }
 
 void pty_relay_winch(struct pty_relay *r)

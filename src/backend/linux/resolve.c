@@ -5,7 +5,9 @@
  * ever mounted over. */
 #include "backend/linux/linux.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -267,32 +269,76 @@ static bool hidden_already(const struct resolved *r, const char *path)
  * /proc/net/unix, that the sandbox could otherwise see. Sockets bound later, or bound with a relative
  * path, are not listed here; /run and /tmp, where most live, are hidden whole.
  */
+static int add_socket(struct resolved *r, const char *real)
+{
+	for (size_t i = 0; i < r->sockets.n; i++)
+		if (strcmp(r->sockets.v[i].path, real) == 0)
+			return 0;
+	return rlist_push(&r->sockets, real, RK_OTHER, NULL);
+}
+
+/* Every socket file in `dir`: /proc/net/unix keeps the name a socket was bound with, so one renamed
+ * or hard-linked into place (OpenSSH installs ControlMaster sockets that way) is found by looking at
+ * the directory it was bound in. Masking a stale socket file costs nothing. */
+static int add_sockets_in(struct resolved *r, const char *dir)
+{
+	char real[PATH_MAX];
+	if (!realpath(dir, real) || hidden_already(r, real))
+		return 0;
+	_cleanup_close_ int dfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int lfd = dfd >= 0 ? dup(dfd) : -1;
+	DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+	if (!d) {
+		if (lfd >= 0)
+			close(lfd);
+		return 0; /* unreadable to us: out of the sandbox's reach as well */
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		struct stat st;
+		if ((de->d_type != DT_SOCK && de->d_type != DT_UNKNOWN) ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		char path[PATH_MAX + NAME_MAX + 2];
+		if (snprintf(path, sizeof(path), "%s/%s", strcmp(real, "/") ? real : "", de->d_name) < (int)sizeof(path))
+			rc = add_socket(r, path);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * The host's bound pathname unix sockets (docker.sock, ssh-agent, a database's socket), from
+ * /proc/net/unix, that the sandbox could otherwise see: every socket file in each directory one was
+ * bound in. Sockets bound after the start, bound by a relative path, or moved to another directory
+ * are not found; /run and /tmp, where most live, are hidden whole.
+ */
 static int resolve_sockets(struct resolved *r, struct cordon_error **err)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/net/unix", "re");
 	if (!f)
 		return 0; /* no /proc/net/unix: nothing to learn, the masks of /run and /tmp still hold */
 	char line[PATH_MAX + 128];
+	struct strv dirs = {0};
+	int rc = 0;
 	if (!fgets(line, sizeof(line), f))
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *path = strchr(line, '/');
-		if (!path || path[-1] != ' ')
-			continue; /* unnamed, abstract (@...) or relative */
-		struct stat st;
-		if (hidden_already(r, path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
-			continue;
-		char real[PATH_MAX];
-		if (!realpath(path, real) || hidden_already(r, real))
-			continue;
-		bool dup = false;
-		for (size_t i = 0; i < r->sockets.n && !dup; i++)
-			dup = strcmp(r->sockets.v[i].path, real) == 0;
-		if (!dup && rlist_push(&r->sockets, real, RK_OTHER, NULL) < 0)
-			return cerr_set(err, ENOMEM, "out of memory");
+		if (!path || path[-1] != ' ' || hidden_already(r, path))
+			continue; /* unnamed, abstract (@...), relative, or hidden already */
+		char *slash = strrchr(path, '/');
+		*slash = '\0';
+		const char *dir = *path ? path : "/";
+		if (!strv_contains(&dirs, dir))
+			rc = strv_push(&dirs, dir);
 	}
-	return 0;
+	for (size_t i = 0; rc == 0 && i < dirs.n; i++)
+		rc = add_sockets_in(r, dirs.v[i]);
+	strv_clear(&dirs);
+	return rc < 0 ? cerr_set(err, ENOMEM, "out of memory") : 0;
 }
 
 int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err)

@@ -145,6 +145,7 @@ struct loop {
 	bool violated;
 	int term_sig;                /* the first terminating signal cordon received, or 0 */
 	struct timespec term_at;
+	struct timespec keys[2];     /* pty mode: when the last two keyboard interrupts came */
 	struct cordon_error **err;
 };
 
@@ -189,6 +190,24 @@ static void escalate(struct loop *l)
 		l->result = CORDON_EXIT_SIGNAL_BASE + l->term_sig;
 }
 
+#define KEY_BURST_MS 2000
+
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* Records a keyboard interrupt; true when it is the third within KEY_BURST_MS. */
+static bool key_burst(struct loop *l)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	bool burst = l->keys[0].tv_sec && ms_between(&l->keys[0], &now) <= KEY_BURST_MS;
+	l->keys[0] = l->keys[1];
+	l->keys[1] = now;
+	return burst;
+}
+
 static void on_signal(struct loop *l)
 {
 	struct signalfd_siginfo si;
@@ -199,6 +218,17 @@ static void on_signal(struct loop *l)
 		if (sig == SIGWINCH) {
 			if (l->pty)
 				pty_relay_winch(l->pty);
+			continue;
+		}
+		/* On a pty, Ctrl-C and Ctrl-\ go to the sandbox's terminal as keys (its foreground job gets
+		 * them, as at any terminal); an interactive shell inside sees many. Three within
+		 * KEY_BURST_MS mean the user wants out: everything is killed. */
+		if (l->pty && (sig == SIGINT || sig == SIGQUIT)) {
+			pty_relay_interrupt(l->pty, sig);
+			if (key_burst(l)) {
+				l->term_sig = sig;
+				escalate(l);
+			}
 			continue;
 		}
 		/* The first terminating signal goes to the command, which may clean up; a second one (a

@@ -13,16 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "common/error.h"
 #include "core/allowlist.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                    \
-	do {                                                                                           \
-		if (!(cond))                                                                           \
-			abort();                                                                       \
-	} while (0)
 
 #define MAX_RULES 32
 

@@ -12,17 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz.h"
 #include "core/env.h"
 #include "core/paths.h"
 #include "core/policy.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                    \
-	do {                                                                                           \
-		if (!(cond))                                                                           \
-			abort();                                                                       \
-	} while (0)
 
 /* Reference parsers: slow and obvious, with 128-bit arithmetic and an early cap. */
 static bool ref_digits(const char **sp, unsigned __int128 *out)

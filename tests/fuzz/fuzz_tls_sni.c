@@ -10,23 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "proxy/tls_sni.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                    \
-	do {                                                                                           \
-		if (!(cond))                                                                           \
-			abort();                                                                       \
-	} while (0)
-
-static size_t split_point(const uint8_t *d, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ d[i]) * 16777619u;
-	return n ? h % (n + 1) : 0;
-}
 
 static void check_done(const struct tls_hello *h, size_t used)
 {

@@ -62,7 +62,6 @@ struct broker {
 	bool dirty;             /* a call went on since the last clean check */
 	struct timespec last_continue;
 	bool violated;
-	unsigned long denied;
 	char violation[512];
 	char repaired[PATH_MAX + NAME_MAX + 200]; /* where the entry went, for the message */
 };
@@ -318,7 +317,6 @@ static void on_notify(struct broker *b)
 		return;
 	if (e) {
 		resp.error = -e;
-		b->denied += hit != NULL; /* an unreadable path is the kernel's own error, not a denial */
 		if (hit && getenv("CORDON_DEBUG_BROKER"))
 			fprintf(stderr, "cordon: denied entry %s/%s\n", hit->g->dir, hit->g->name);
 	} else {
@@ -614,7 +612,3 @@ const char *broker_repaired(const struct broker *b)
 	return b->repaired[0] ? b->repaired : "was already back as it was";
 }
 
-unsigned long broker_denied(const struct broker *b)
-{
-	return b->denied;
-}

@@ -88,7 +88,6 @@ bool broker_check(struct broker *b, bool final);
 void broker_repair(struct broker *b);
 const char *broker_violation(const struct broker *b);
 const char *broker_repaired(const struct broker *b);
-unsigned long broker_denied(const struct broker *b);
 
 /* sandbox.c: the sandbox init (PID 1 of the new PID namespace). Never returns. */
 __attribute__((noreturn)) void lx_child_main(struct lx_child *c);

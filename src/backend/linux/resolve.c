@@ -166,12 +166,20 @@ static bool under_writable(const struct resolved *r, const char *path)
 	return false;
 }
 
-/* The real path of `abs`, resolving the longest prefix that exists (the rest kept as given). */
+static bool hidden_already(const struct resolved *r, const char *path)
+{
+	if ((path_is_under(path, "/tmp") || path_is_under(path, "/run")) && !under_writable(r, path))
+		return true; /* the private /tmp and the empty /run */
+	for (size_t i = 0; i < r->deny_read.n; i++)
+		if (r->deny_read.v[i].kind == RK_DIR && path_is_under(path, r->deny_read.v[i].path))
+			return true;
+	return false;
+}
+
+/* For a path that does not resolve: its longest existing prefix resolved, the rest kept as given. */
 static char *real_or_prefix(const char *abs)
 {
 	char real[PATH_MAX];
-	if (realpath(abs, real))
-		return strdup(real);
 	_cleanup_free_ char *head = strdup(abs);
 	if (!head)
 		return NULL;
@@ -189,11 +197,8 @@ static char *real_or_prefix(const char *abs)
 
 /* The Landlock read layer covers deny paths outside the writable roots, including ones that do not
  * exist yet: a file created or swapped in at that name during the run stays unreadable. */
-static int add_read_deny(struct resolved *r, const char *abs)
+static int add_read_deny(struct resolved *r, const char *canon)
 {
-	_cleanup_free_ char *canon = real_or_prefix(abs);
-	if (!canon)
-		return -1;
 	if (strcmp(canon, "/") == 0 || under_writable(r, canon) || path_is_under(canon, "/tmp") ||
 	    path_is_under(canon, "/run") || path_is_under(canon, "/proc") || path_is_under(canon, "/dev"))
 		return 0;
@@ -212,18 +217,22 @@ static int add_deny(struct resolved *r, const char *given, bool is_default, stru
 		return cerr_set(err, EINVAL, "deny-read path `%s`: cannot expand `~` (is HOME set?)", given);
 	}
 	_cleanup_free_ char *abs = path_join_normalize(r->cwd, exp);
-	char real[PATH_MAX];
-	if (!abs || add_read_deny(r, abs) < 0)
+	if (!abs)
 		return cerr_set(err, ENOMEM, "out of memory");
-	if (!realpath(abs, real)) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0; /* nothing there to hide */
-		if (errno == EACCES)
-			return 0; /* unreadable to us already, and so to the sandbox */
-		return cerr_sys(err, errno, "deny-read path `%s`", given);
+	/* One resolution serves both layers: the mask needs the real path of what exists, Landlock the
+	 * real path even of what does not exist yet (its longest existing prefix resolved). */
+	char real[PATH_MAX];
+	bool exists = realpath(abs, real) != NULL;
+	int e = errno;
+	_cleanup_free_ char *canon = exists ? strdup(real) : real_or_prefix(abs);
+	if (!canon || add_read_deny(r, canon) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	if (!exists) {
+		if (e == ENOENT || e == ENOTDIR || e == EACCES)
+			return 0; /* nothing there to hide, or unreadable to us already and so to the sandbox */
+		return cerr_sys(err, e, "deny-read path `%s`", given);
 	}
-	/* The private /tmp and the masked /run hide the host's copies already. */
-	if ((path_is_under(real, "/tmp") || path_is_under(real, "/run")) && !under_writable(r, real))
+	if (hidden_already(r, real))
 		return 0;
 	if (strcmp(real, "/") == 0)
 		return cerr_set(err, EINVAL, "deny-read path `%s`: cannot hide the root directory", given);
@@ -254,15 +263,6 @@ static int resolve_run_keep(struct resolved *r)
 	return 0;
 }
 
-static bool hidden_already(const struct resolved *r, const char *path)
-{
-	if ((path_is_under(path, "/tmp") || path_is_under(path, "/run")) && !under_writable(r, path))
-		return true; /* the private /tmp and the empty /run */
-	for (size_t i = 0; i < r->deny_read.n; i++)
-		if (r->deny_read.v[i].kind == RK_DIR && path_is_under(path, r->deny_read.v[i].path))
-			return true;
-	return false;
-}
 
 /*
  * The host's bound pathname unix sockets (docker.sock, ssh-agent, a database's socket), from

@@ -163,8 +163,12 @@ pty_run() {
 	cmd+="; echo \"rc=\$?\" >$LOGS/$name.rc; stty -a >$LOGS/$name.stty"
 	rm -f "$LOGS/$name.rc" "$LOGS/$name.stty"
 	local start=$SECONDS
-	# In a subshell: bash's own "Killed" job report must not land in the TAP stream.
-	( (eval "$feed") | timeout -s KILL "$limit" script -qec "$cmd" /dev/null >"$LOGS/$name.out" 2>&1 ) 2>/dev/null
+	# In a subshell: bash's own "Killed" job report must not land in the TAP stream. script(1)
+	# runs CMD with $SHELL, else /bin/sh: dash dies of the SIGINT a Ctrl-C sends its foreground
+	# group and would never record cordon's status, so bash is named; and signals start at their
+	# defaults, whatever the test runner ignored.
+	( (eval "$feed") | timeout -s KILL "$limit" env --default-signal=INT,QUIT,HUP SHELL=/bin/bash \
+		script -qec "$cmd" /dev/null >"$LOGS/$name.out" 2>&1 ) 2>/dev/null
 	PTY_SECS=$((SECONDS - start))
 	PTY_RC=$(sed -n 's/^rc=//p' "$LOGS/$name.rc" 2>/dev/null)
 	PTY_RC=${PTY_RC:-none}

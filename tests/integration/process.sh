@@ -57,6 +57,29 @@ else
 	else not_ok "--memory with --allow-degraded limits the process and warns" "$(what_happened)"; fi
 fi
 
+# Signals: a mask the caller left (a harness's runtime blocking SIGINT in a thread) is not handed
+# on, or Ctrl-C and every forwarded signal would be silent no-ops; an ignored SIGHUP (nohup) is,
+# as exec hands it on. The same wrapper natively is the control.
+sigwrap=(python3 -c 'import os, signal, sys
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+os.execvp(sys.argv[1], sys.argv[1:])')
+run "${sigwrap[@]}" grep -E '^Sig(Blk|Ign)' /proc/self/status
+native=$OUT
+_sb_argv
+run "${sigwrap[@]}" "${_SB[@]}" run -w "$WS" -- grep -E '^Sig(Blk|Ign)' /proc/self/status
+if [[ $native == *"SigBlk:	0000000000004002"* && $OUT == *"SigBlk:	0000000000000000"* ]]; then
+	ok "a signal mask the caller blocked is emptied for the command"
+else
+	not_ok "a signal mask the caller blocked is emptied for the command" "native: $native" "$(what_happened)"
+fi
+ign=$(sed -n 's/^SigIgn:\t//p' <<<"$OUT")
+if [[ -n $ign ]] && (( (16#$ign & 1) == 1 )); then
+	ok "a SIGHUP the caller ignored (nohup) stays ignored for the command"
+else
+	not_ok "a SIGHUP the caller ignored (nohup) stays ignored for the command" "$(what_happened)"
+fi
+
 # A terminal: the command gets its own pty (script(1) gives cordon a terminal on stdin).
 if command -v script >/dev/null; then
 	_sb_argv

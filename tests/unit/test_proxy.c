@@ -395,12 +395,20 @@ struct writer {
 	int fd;
 	const uint8_t *data;
 	size_t len;
+	int err; /* errno of a failed send: cmocka's asserts belong to the main thread */
 };
 
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	send_all(w->fd, w->data, w->len);
+	for (size_t off = 0; off < w->len;) {
+		ssize_t n = send(w->fd, w->data + off, w->len - off, MSG_NOSIGNAL);
+		if (n <= 0) {
+			w->err = n < 0 ? errno : EPIPE;
+			return NULL;
+		}
+		off += (size_t)n;
+	}
 	shutdown(w->fd, SHUT_WR);
 	return NULL;
 }
@@ -421,15 +429,17 @@ static void test_relay_1mb(void **state)
 		out[i] = (uint8_t)x;
 	}
 	/* One thread writes and then half-closes; this one reads everything echoed back, then EOF. */
-	struct writer w = {fd, out, BIG};
+	struct writer w = {fd, out, BIG, 0};
 	pthread_t t;
 	pthread_create(&t, NULL, writer_main, &w);
 	size_t got = 0;
 	ssize_t n;
 	while ((n = recv(fd, in + got, BIG + 1 - got, 0)) > 0)
 		got += (size_t)n;
+	int rerr = n < 0 ? errno : 0;
 	pthread_join(t, NULL);
-	assert_int_equal(n, 0);
+	if (w.err || n != 0)
+		fail_msg("writer: %s; reader: n=%zd %s after %zu bytes", strerror(w.err), n, strerror(rerr), got);
 	assert_int_equal(got, BIG);
 	assert_memory_equal(in, out, BIG);
 	free(out);

@@ -55,13 +55,15 @@ static int open_pty(int *master, int *slave, const struct winsize *ws, struct co
 }
 
 /* The command's side of the fork: session, terminal, fds, directory, exec. */
-__attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave, const sigset_t *old)
+__attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave)
 {
 	struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXEC_FAILED};
-	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
-		signal(forwarded[i], SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	sigprocmask(SIG_SETMASK, old, NULL);
+	/* Dispositions are the caller's, as exec leaves them (init changed none): what the caller
+	 * ignored (nohup's SIGHUP) stays ignored. The mask is emptied, not restored: a signal the
+	 * caller happened to block would make Ctrl-C and every forwarded signal a silent no-op. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* A new session: the command has no controlling terminal but its own pty, so it cannot reach
 	 * the user's terminal with TIOCSTI (the seccomp filter refuses TIOCSTI too). */
 	if (setsid() < 0)
@@ -153,12 +155,12 @@ void lx_child_main(struct lx_child *c)
 	/* Not dumpable: the command (same uid, no capabilities) cannot ptrace or read init's memory. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	sigset_t set, old;
+	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
 		sigaddset(&set, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	struct sync_msg ready = {.version = SYNC_VERSION, .type = SYNC_READY};
 	/* The pty master and the broker's listener go to the supervisor; the numbering is fixed. */
@@ -177,7 +179,7 @@ void lx_child_main(struct lx_child *c)
 		fail(fd, err);
 	}
 	if (cmd == 0)
-		exec_command(c, slave, &old);
+		exec_command(c, slave);
 	if (slave >= 0)
 		close(slave);
 	init_loop(c, cmd, &set);

@@ -92,14 +92,24 @@ struct proxy *proxy_new(const struct allowlist *al, const int *http_fds, size_t 
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	pthread_mutex_init(&p->dmu, NULL);
-	p->lis = calloc(n_http + n_socks + 1, sizeof(*p->lis));
+	p->dns.fd = -1;
+	p->lis = calloc(n_http + n_socks + p->o.n_transparent + 1, sizeof(*p->lis));
 	if (!p->lis) {
 		cerr_set(err, ENOMEM, "proxy: out of memory");
 		goto fail;
 	}
 	if (proxy_init_fds(p, err) < 0 || add_listeners(p, http_fds, n_http, EV_LISTEN_HTTP, err) < 0 ||
-	    add_listeners(p, socks_fds, n_socks, EV_LISTEN_SOCKS, err) < 0)
+	    add_listeners(p, socks_fds, n_socks, EV_LISTEN_SOCKS, err) < 0 ||
+	    add_listeners(p, p->o.transparent_fds, p->o.n_transparent, EV_LISTEN_TPROXY, err) < 0)
 		goto fail;
+	if (p->o.has_dns) {
+		p->dns = (struct listener){.tag = EV_DNS, .fd = p->o.dns_fd};
+		int fl = fcntl(p->dns.fd, F_GETFL);
+		if (fl < 0 || fcntl(p->dns.fd, F_SETFL, fl | O_NONBLOCK) < 0 || epoll_add(p->epfd, p->dns.fd, EPOLLIN, &p->dns) < 0) {
+			cerr_sys(err, errno, "proxy: the DNS socket");
+			goto fail;
+		}
+	}
 	if (resolver_start(p) < 0) {
 		cerr_sys(err, errno, "proxy: starting resolver threads");
 		goto fail;
@@ -141,9 +151,27 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+static void conn_bury(struct conn *c)
+{
+	c->dead_next = c->p->dead;
+	c->p->dead = c;
+}
+
+static void reap_dead(struct proxy *p)
+{
+	while (p->dead) {
+		struct conn *c = p->dead;
+		p->dead = c->dead_next;
+		conn_free(c);
+	}
+}
+
 static void conn_close(struct conn *c)
 {
 	struct proxy *p = c->p;
+	if (c->closed)
+		return;
+	c->closed = true;
 	if (c->cl.fd >= 0)
 		close(c->cl.fd);
 	if (c->up.fd >= 0)
@@ -162,7 +190,7 @@ static void conn_close(struct conn *c)
 	if (c->job_pending)
 		c->zombie = true;
 	else
-		conn_free(c);
+		conn_bury(c);
 }
 
 static struct conn *conn_new(struct proxy *p, int fd, bool socks)
@@ -227,6 +255,9 @@ int conn_update_events(struct conn *c)
 	case CS_S5_REQ:
 		cl = c->cl.out.len > c->cl.out.off ? EPOLLOUT : EPOLLIN;
 		break;
+	case CS_T_PEEK:
+		cl = EPOLLIN;
+		break;
 	case CS_RESOLVING:
 		break;
 	case CS_CONNECTING:
@@ -255,7 +286,7 @@ static void accept_all(struct proxy *p, struct listener *l)
 			close(fd);
 			return;
 		}
-		if (conn_update_events(c) < 0)
+		if ((l->tag == EV_LISTEN_TPROXY && tproxy_accept(p, c) < 0) || conn_update_events(c) < 0)
 			conn_close(c);
 	}
 	set_listening(p, false);
@@ -280,6 +311,8 @@ static int conn_dispatch(struct conn *c, struct endpoint *ep, uint32_t events)
 		return relay_on_event(c, ep, events);
 	case CS_LINGER:
 		return linger_on_event(c);
+	case CS_T_PEEK:
+		return tproxy_on_read(c);
 	}
 	return -1;
 }
@@ -287,6 +320,8 @@ static int conn_dispatch(struct conn *c, struct endpoint *ep, uint32_t events)
 static void conn_event(struct endpoint *ep, uint32_t events)
 {
 	struct conn *c = ep->c;
+	if (c->closed)
+		return;
 	if (conn_dispatch(c, ep, events) < 0 || conn_update_events(c) < 0)
 		conn_close(c);
 }
@@ -305,9 +340,15 @@ static void take_resolved(struct proxy *p)
 	while (j) {
 		struct rjob *next = j->next;
 		struct conn *c = j->c;
+		if (!c) {
+			dns_on_resolved(p, j);
+			free(j);
+			j = next;
+			continue;
+		}
 		c->job_pending = false;
 		if (c->zombie)
-			conn_free(c);
+			conn_bury(c);
 		else if (c->state == CS_RESOLVING && (dial_on_resolved(c, j) < 0 || conn_update_events(c) < 0))
 			conn_close(c);
 		free(j);
@@ -320,6 +361,8 @@ static int conn_timeout(struct conn *c)
 	switch (c->state) {
 	case CS_HEAD:
 		return http_timeout(c);
+	case CS_T_PEEK:
+		return tproxy_timeout(c);
 	case CS_RESOLVING:
 	case CS_CONNECTING:
 		if (c->up.fd >= 0) {
@@ -357,7 +400,11 @@ static bool handle_event(struct proxy *p, struct epoll_event *ev)
 		break;
 	case EV_LISTEN_HTTP:
 	case EV_LISTEN_SOCKS:
+	case EV_LISTEN_TPROXY:
 		accept_all(p, (struct listener *)tag);
+		break;
+	case EV_DNS:
+		dns_on_read(p);
 		break;
 	case EV_CLIENT:
 	case EV_UPSTREAM:
@@ -409,9 +456,11 @@ int proxy_run(struct proxy *p)
 			sweep_deadlines(p);
 			next_sweep = p->now + PROXY_TICK_MS;
 		}
+		reap_dead(p);
 	}
 	while (p->conns)
 		conn_close(p->conns);
+	reap_dead(p);
 	restore_sigpipe(&oldmask);
 	return rc;
 }
@@ -420,8 +469,9 @@ static void free_jobs(struct rjob *j)
 {
 	while (j) {
 		struct rjob *next = j->next;
-		if (j->c->zombie)
+		if (j->c && j->c->zombie)
 			conn_free(j->c);
+		dns_job_free(j->dns);
 		free(j);
 		j = next;
 	}

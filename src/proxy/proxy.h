@@ -11,6 +11,7 @@
 #ifndef CORDON_PROXY_PROXY_H
 #define CORDON_PROXY_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -41,6 +42,13 @@ struct proxy_opts {
 	size_t resolver_threads; /* 0: 4 */
 	proxy_resolve_fn resolve; /* NULL: getaddrinfo() (the system resolver, /etc/hosts honoured) */
 	void *resolve_ctx;
+	/* Transparent mode (cordon's nftables rules redirect every TCP connection and DNS question from
+	 * the sandbox here): listening TCP sockets whose connections carry SO_ORIGINAL_DST, and a UDP
+	 * socket for DNS (when has_dns), which answers only names some --allow rule lists. */
+	const int *transparent_fds;
+	size_t n_transparent;
+	bool has_dns;
+	int dns_fd;
 	/* Tests only (cordon never sets it): called on each address just before connect(), after every
 	 * check, so that a test can send names it resolved to TEST-NET addresses to its loopback servers. */
 	void (*test_dial_rewrite)(void *ctx, struct proxy_addr *a);

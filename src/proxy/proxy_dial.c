@@ -43,6 +43,13 @@ static bool localhost_allowed(const struct proxy *p, uint16_t port)
 	return allowlist_match(p->al, "localhost", port, NULL) == AL_ALLOWED;
 }
 
+static bool same_ip(const struct proxy_addr *a, const struct proxy_addr *b)
+{
+	if (a->ss.ss_family != AF_INET || b->ss.ss_family != AF_INET)
+		return false;
+	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+}
+
 static void make_addr(struct proxy_addr *a, int family, const uint8_t *bytes, uint16_t port)
 {
 	memset(a, 0, sizeof(*a));
@@ -145,6 +152,19 @@ static int dial_addrs(struct conn *c, const struct proxy_addr *addrs, size_t n)
 
 /* ---- resolving */
 
+int queue_job(struct proxy *p, struct rjob *j)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->todo_tail)
+		p->todo_tail->next = j;
+	else
+		p->todo = j;
+	p->todo_tail = j;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
 static int queue_resolve(struct conn *c)
 {
 	struct proxy *p = c->p;
@@ -157,15 +177,7 @@ static int queue_resolve(struct conn *c)
 	c->job_pending = true;
 	c->state = CS_RESOLVING;
 	c->deadline = p->now + p->o.connect_timeout_ms;
-	pthread_mutex_lock(&p->mu);
-	if (p->todo_tail)
-		p->todo_tail->next = j;
-	else
-		p->todo = j;
-	p->todo_tail = j;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	return 0;
+	return queue_job(p, j);
 }
 
 int dial_on_resolved(struct conn *c, struct rjob *j)
@@ -184,6 +196,23 @@ int dial_on_resolved(struct conn *c, struct rjob *j)
 		const void *bytes = a->ss.ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr
 							       : (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
 		inet_ntop(a->ss.ss_family, bytes, local, sizeof(local));
+	}
+	if (c->pin_orig) {
+		/* Transparent mode: the client connected to an address of its own choosing and named a
+		 * host in its first bytes; that host must resolve to that very address (no fronting). */
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (same_ip(&ok[i], &c->orig))
+				k = i + 1;
+		if (!k) {
+			char ip[INET6_ADDRSTRLEN] = "?";
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->orig.ss)->sin_addr, ip, sizeof(ip));
+			char reason[400];
+			snprintf(reason, sizeof(reason), "%s does not resolve to %s, the address connected to", c->host, ip);
+			return deny(c, reason);
+		}
+		ok[0] = ok[k - 1];
+		n = 1;
 	}
 	if (n == 0) {
 		/* A name resolving to this host would let any name rule reach local services: the name

@@ -20,7 +20,13 @@
 #define PROXY_SOCKS_BUF 600    /* a greeting (2 + 255) or a request (4 + 1 + 255 + 2), with slack */
 
 /* What an epoll event's data.ptr points at: every such struct starts with one of these. */
-enum ev_tag { EV_LISTEN_HTTP, EV_LISTEN_SOCKS, EV_STOP, EV_RESOLVED, EV_CLIENT, EV_UPSTREAM };
+enum ev_tag { EV_LISTEN_HTTP, EV_LISTEN_SOCKS, EV_LISTEN_TPROXY, EV_DNS, EV_STOP, EV_RESOLVED, EV_CLIENT, EV_UPSTREAM };
+
+#define PROXY_PEEK_MAX 16384 /* transparent mode: client bytes read to find a TLS SNI or HTTP Host */
+#define PROXY_PEEK_QUIET_MS 200 /* ...and how long to wait for a first byte when DNS already named the
+				 * destination (a protocol where the server speaks first, like SSH) */
+#define PROXY_DNS_SEEN 1024  /* (address, name) pairs the DNS resolver answered, newest kept */
+#define PROXY_DNS_TTL 30
 
 struct listener {
 	enum ev_tag tag;
@@ -35,6 +41,7 @@ enum conn_state {
 	CS_CONNECTING, /* a non-blocking connect() is in flight */
 	CS_RELAY,      /* bytes flow both ways */
 	CS_LINGER,     /* an error reply is being sent; then the client is drained and closed */
+	CS_T_PEEK,     /* transparent: reading the client's first bytes for a TLS SNI or HTTP Host */
 };
 
 enum dial_result { DIAL_OK, DIAL_DENIED, DIAL_NOT_FOUND, DIAL_UNREACHABLE, DIAL_REFUSED, DIAL_TIMEOUT };
@@ -72,9 +79,15 @@ struct conn {
 	struct endpoint cl, up;
 	enum conn_state state;
 	bool socks;
+	bool tproxy;	   /* came through the transparent listener (nftables redirect) */
+	bool pin_orig;	   /* the name must resolve to `orig`, and only `orig` is dialled */
+	struct proxy_addr orig; /* transparent: where the client meant to connect (SO_ORIGINAL_DST) */
+	int64_t peek_until; /* transparent: when to stop waiting for the client's first bytes */
 	bool http_connect; /* the HTTP request was CONNECT (else it is forwarded) */
 	bool job_pending; /* a resolver job points at this conn: it may not be freed yet */
 	bool zombie;	  /* closed while job_pending; freed when the job comes back */
+	bool closed;	  /* conn_close() ran: events still in the current epoll batch are ignored */
+	struct conn *dead_next; /* on proxy.dead, freed once the current batch is done */
 	bool cl_shut;	  /* CS_LINGER: the reply is out and the client's write side is shut */
 	int64_t deadline; /* ms, CLOCK_MONOTONIC, for the current phase */
 	uint8_t *in;	  /* the head or handshake read so far; freed when the relay starts */
@@ -88,9 +101,12 @@ struct conn {
 	size_t pipe_sz;
 };
 
+struct dns_job;
+
 struct rjob {
 	struct rjob *next;
-	struct conn *c;
+	struct conn *c;	     /* a connection's destination, or NULL and: */
+	struct dns_job *dns; /* a DNS question from inside the sandbox */
 	char host[256];
 	uint16_t port;
 	int rc;
@@ -108,6 +124,9 @@ struct proxy {
 	int64_t now;
 	struct conn *conns;
 	size_t n_conns;
+	/* Closed conns wait here until the epoll batch that closed them is done: a later event of the
+	 * same batch (the other endpoint's) still points at them. */
+	struct conn *dead;
 	/* Resolver pool. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -115,6 +134,13 @@ struct proxy {
 	bool quit;
 	pthread_t *thr;
 	size_t n_thr;
+	/* Transparent mode's DNS resolver and the names it answered, by address. */
+	struct listener dns;
+	struct dns_seen {
+		uint8_t ip[4];
+		char name[254];
+	} seen[PROXY_DNS_SEEN];
+	size_t seen_next;
 	/* Denials, read by other threads. */
 	pthread_mutex_t dmu;
 	struct proxy_denial *den;
@@ -157,8 +183,20 @@ int socks_on_read(struct conn *c);
 int socks_dial_done(struct conn *c, enum dial_result r);
 
 /* Whichever protocol c speaks. `reason` names the rule for DIAL_DENIED. */
+/* proxy_transparent.c: connections nftables redirected, and the DNS resolver beside them. */
+int tproxy_accept(struct proxy *p, struct conn *c);
+int tproxy_on_read(struct conn *c);
+int tproxy_timeout(struct conn *c);
+int tproxy_dial_done(struct conn *c, enum dial_result r);
+void dns_on_read(struct proxy *p);
+void dns_on_resolved(struct proxy *p, struct rjob *j);
+void dns_job_free(struct dns_job *d);
+int queue_job(struct proxy *p, struct rjob *j);
+
 static inline int proto_dial_done(struct conn *c, enum dial_result r, const char *reason)
 {
+	if (c->tproxy)
+		return tproxy_dial_done(c, r);
 	return c->socks ? socks_dial_done(c, r) : http_dial_done(c, r, reason);
 }
 

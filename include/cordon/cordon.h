@@ -57,8 +57,10 @@ enum cordon_mode {
 };
 
 enum cordon_network {
-	CORDON_NETWORK_OFF, /* a network namespace with only its own loopback */
-	CORDON_NETWORK_ON   /* the host's network */
+	CORDON_NETWORK_OFF,  /* a network namespace with only its own loopback */
+	CORDON_NETWORK_ON,   /* the host's network */
+	CORDON_NETWORK_PROXY /* its own namespace; out only through cordon's filtering proxy, to the
+			      * hosts and ports cordon_policy_allow_host() lists */
 };
 
 typedef struct cordon_policy cordon_policy;
@@ -70,6 +72,12 @@ CORDON_EXPORT void cordon_policy_free(cordon_policy *policy);
 
 CORDON_EXPORT int cordon_policy_set_mode(cordon_policy *p, enum cordon_mode mode);
 CORDON_EXPORT int cordon_policy_set_network(cordon_policy *p, enum cordon_network net);
+/* Network rules for CORDON_NETWORK_PROXY, as `--allow` / `--deny` take them (docs/network-rules.md):
+ * HOST[:PORT], HOST a name, `*.suffix`, an IP literal or a CIDR; PORT a number or `*` (default 80
+ * and 443). A deny rule wins over any allow rule. Rules with any other network mode are an error at
+ * cordon_run(). */
+CORDON_EXPORT int cordon_policy_allow_host(cordon_policy *p, const char *rule, struct cordon_error **err);
+CORDON_EXPORT int cordon_policy_deny_host(cordon_policy *p, const char *rule, struct cordon_error **err);
 /* The workspace directory (writable in workspace-write mode). Default: the current directory. */
 CORDON_EXPORT int cordon_policy_set_workspace(cordon_policy *p, const char *dir, struct cordon_error **err);
 CORDON_EXPORT int cordon_policy_add_writable(cordon_policy *p, const char *path, struct cordon_error **err);

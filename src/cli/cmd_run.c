@@ -22,7 +22,7 @@ extern char **environ;
 enum {
 	OPT_MODE = 0x100, OPT_WRITABLE, OPT_PROTECT, OPT_NO_DEFAULT_PROTECT, OPT_DENY_READ, OPT_NO_DEFAULT_DENY_READ,
 	OPT_NETWORK, OPT_ENV, OPT_ENV_KEEP, OPT_ENV_CLEAR, OPT_TIMEOUT, OPT_MEMORY, OPT_MAX_PROCS, OPT_CPU_SECONDS,
-	OPT_FILE_SIZE, OPT_CONFIG, OPT_NO_USER_CONFIG, OPT_ALLOW_DEGRADED, OPT_EXPLAIN,
+	OPT_FILE_SIZE, OPT_CONFIG, OPT_NO_USER_CONFIG, OPT_ALLOW_DEGRADED, OPT_EXPLAIN, OPT_ALLOW, OPT_DENY,
 };
 
 static const struct option run_opts[] = {
@@ -34,6 +34,8 @@ static const struct option run_opts[] = {
 	{"deny-read", required_argument, NULL, OPT_DENY_READ},
 	{"no-default-deny-read", no_argument, NULL, OPT_NO_DEFAULT_DENY_READ},
 	{"network", required_argument, NULL, OPT_NETWORK},
+	{"allow", required_argument, NULL, OPT_ALLOW},
+	{"deny", required_argument, NULL, OPT_DENY},
 	{"env", required_argument, NULL, OPT_ENV},
 	{"env-keep", required_argument, NULL, OPT_ENV_KEEP},
 	{"env-clear", no_argument, NULL, OPT_ENV_CLEAR},
@@ -62,7 +64,12 @@ static void run_help(void)
 	       "      --no-default-protect  drop the default protected names\n"
 	       "      --deny-read PATH      make unreadable (repeatable; defaults: credential stores)\n"
 	       "      --no-default-deny-read  drop the default deny-read list\n"
-	       "      --network off|on      network access (default off)\n"
+	       "      --network off|on|proxy  network access (default off; proxy: only the hosts\n"
+	       "                            --allow lists, through cordon's filtering proxy)\n"
+	       "      --allow HOST[:PORT]   reachable with --network proxy (repeatable): a name,\n"
+	       "                            *.suffix, IP or CIDR; port default 80,443; `*` any;\n"
+	       "                            localhost:PORT is the host's own loopback\n"
+	       "      --deny HOST[:PORT]    never reachable, whatever --allow says (repeatable)\n"
 	       "      --env K=V             set a variable (repeatable)\n"
 	       "      --env-keep NAME       keep a variable that looks like a secret (repeatable)\n"
 	       "      --env-clear           start from an empty environment\n"
@@ -140,9 +147,13 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 		return cordon_policy_set_default_deny_read(p, false);
 	case OPT_NETWORK:
 		if (policy_parse_network(arg, &p->network) < 0)
-			return cli_usage_error("run", "--network `%s`: expected off or on", arg), -1;
+			return cli_usage_error("run", "--network `%s`: expected off, on or proxy", arg), -1;
 		p->set |= PF_NETWORK;
 		return 0;
+	case OPT_ALLOW:
+	case OPT_DENY:
+		rc = policy_add_net_rule(p, c == OPT_DENY, arg, &err);
+		return take(rc, &err);
 	case OPT_ENV:
 		rc = policy_add_env_set(p, arg, &err);
 		return take(rc, &err);

@@ -230,7 +230,7 @@ static int compile_protect(const struct resolved *r, struct plan *out, struct co
 int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error **err)
 {
 	memset(out, 0, sizeof(*out));
-	out->new_netns = r->network == CORDON_NETWORK_OFF;
+	out->new_netns = r->network != CORDON_NETWORK_ON;
 	out->fs_restricted = r->mode != CORDON_MODE_FULL_ACCESS;
 	if (!out->fs_restricted)
 		return 0;

@@ -513,6 +513,24 @@ enum allowlist_result allowlist_match(const struct allowlist *al, const char *ho
 	return res;
 }
 
+bool allowlist_name_listed(const struct allowlist *al, const char *name)
+{
+	struct query q;
+	if (!name || !parse_query(name, 0, &q) || q.is_ip)
+		return false;
+	bool allowed = false;
+	for (size_t i = 0; i < al->n; i++) {
+		const struct al_rule *r = al->rules[i];
+		if (r->host == HOST_LOCALHOST || !host_matches(r, &q))
+			continue;
+		if (r->kind == AL_DENY && r->ports == PORTS_ANY)
+			return false;
+		if (r->kind == AL_ALLOW)
+			allowed = true;
+	}
+	return allowed;
+}
+
 const char *allowlist_describe_rule(const struct al_rule *r)
 {
 	return r->text;

@@ -42,6 +42,11 @@ int allowlist_add(struct allowlist *al, enum al_kind kind, const char *text, str
 enum allowlist_result allowlist_match(const struct allowlist *al, const char *host_or_ip, uint16_t port,
 				      const struct al_rule **which);
 
+/* Whether some --allow rule names `name` on some port, and no --deny rule refuses it on every port:
+ * the question the sandbox's DNS resolver asks before it answers. `localhost` is never listed (the
+ * sandbox's own /etc/hosts answers it). */
+bool allowlist_name_listed(const struct allowlist *al, const char *name);
+
 /* The rule's argument as the user gave it ("*.evil.com"). */
 const char *allowlist_describe_rule(const struct al_rule *r);
 /* "--allow" or "--deny": with the text above, "denied by rule `--deny *.evil.com`". */

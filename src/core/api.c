@@ -43,7 +43,7 @@ CORDON_EXPORT int cordon_policy_set_mode(cordon_policy *p, enum cordon_mode mode
 
 CORDON_EXPORT int cordon_policy_set_network(cordon_policy *p, enum cordon_network net)
 {
-	if ((unsigned)net > CORDON_NETWORK_ON)
+	if ((unsigned)net > CORDON_NETWORK_PROXY)
 		return -1;
 	p->network = net;
 	p->set |= PF_NETWORK;
@@ -100,6 +100,16 @@ CORDON_EXPORT int cordon_policy_env_set(cordon_policy *p, const char *a, struct 
 CORDON_EXPORT int cordon_policy_env_keep(cordon_policy *p, const char *name, struct cordon_error **err)
 {
 	return policy_add_env_keep(p, name, err);
+}
+
+CORDON_EXPORT int cordon_policy_allow_host(cordon_policy *p, const char *rule, struct cordon_error **err)
+{
+	return policy_add_net_rule(p, false, rule, err);
+}
+
+CORDON_EXPORT int cordon_policy_deny_host(cordon_policy *p, const char *rule, struct cordon_error **err)
+{
+	return policy_add_net_rule(p, true, rule, err);
 }
 
 CORDON_EXPORT int cordon_policy_env_clear(cordon_policy *p, bool on)

@@ -80,6 +80,14 @@ static int add_deny_read(struct ctx *c, const char *key, const char *s)
 {
 	return wrap(c, key, policy_add_path(&c->p->deny_read, "deny_read", s, c->err));
 }
+static int add_allow(struct ctx *c, const char *key, const char *s)
+{
+	return wrap(c, key, policy_add_net_rule(c->p, false, s, c->err));
+}
+static int add_deny(struct ctx *c, const char *key, const char *s)
+{
+	return wrap(c, key, policy_add_net_rule(c->p, true, s, c->err));
+}
 static int add_env_keep(struct ctx *c, const char *key, const char *s)
 {
 	return wrap(c, key, policy_add_env_keep(c->p, s, c->err));
@@ -172,7 +180,7 @@ static int parse_top(struct ctx *c, const char *k, json_t *v)
 		if (get_string(c, k, v, &s) < 0)
 			return -1;
 		if (policy_parse_network(s, &p->network) < 0)
-			return bad(c, k, "expected off or on, not ", s);
+			return bad(c, k, "expected off, on or proxy, not ", s);
 		p->set |= PF_NETWORK;
 	} else if (strcmp(k, "workspace") == 0) {
 		if (get_string(c, k, v, &s) < 0)
@@ -189,6 +197,10 @@ static int parse_top(struct ctx *c, const char *k, json_t *v)
 		return get_string_list(c, k, v, add_protect);
 	} else if (strcmp(k, "deny_read") == 0) {
 		return get_string_list(c, k, v, add_deny_read);
+	} else if (strcmp(k, "allow") == 0) {
+		return get_string_list(c, k, v, add_allow);
+	} else if (strcmp(k, "deny") == 0) {
+		return get_string_list(c, k, v, add_deny);
 	} else if (strcmp(k, "default_protect") == 0) {
 		p->set |= PF_DEFAULT_PROTECT;
 		return get_bool(c, k, v, &p->default_protect);

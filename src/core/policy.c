@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/allowlist.h"
 
 const char *const policy_default_protect[] = {".git", ".codex", ".agents", NULL};
 
@@ -52,6 +53,8 @@ void policy_release(struct cordon_policy *p)
 	strv_clear(&p->deny_read);
 	strv_clear(&p->env_set);
 	strv_clear(&p->env_keep);
+	strv_clear(&p->net_allow);
+	strv_clear(&p->net_deny);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -82,7 +85,8 @@ int policy_merge(struct cordon_policy *dst, const struct cordon_policy *src)
 	dst->set |= src->set;
 	if (strv_extend(&dst->writable, &src->writable) < 0 || strv_extend(&dst->protect, &src->protect) < 0 ||
 	    strv_extend(&dst->deny_read, &src->deny_read) < 0 || strv_extend(&dst->env_set, &src->env_set) < 0 ||
-	    strv_extend(&dst->env_keep, &src->env_keep) < 0)
+	    strv_extend(&dst->env_keep, &src->env_keep) < 0 || strv_extend(&dst->net_allow, &src->net_allow) < 0 ||
+	    strv_extend(&dst->net_deny, &src->net_deny) < 0)
 		return -1;
 	return 0;
 }
@@ -105,6 +109,7 @@ static const char *const mode_names[] = {
 static const char *const network_names[] = {
 	[CORDON_NETWORK_OFF] = "off",
 	[CORDON_NETWORK_ON] = "on",
+	[CORDON_NETWORK_PROXY] = "proxy",
 };
 
 const char *policy_mode_name(enum cordon_mode m)
@@ -261,4 +266,36 @@ int policy_add_env_keep(struct cordon_policy *p, const char *name, struct cordon
 	if (strv_push(&p->env_keep, name) < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
 	return 0;
+}
+
+int policy_add_net_rule(struct cordon_policy *p, bool deny, const char *rule, struct cordon_error **err)
+{
+	struct allowlist check = {0};
+	int r = allowlist_add(&check, deny ? AL_DENY : AL_ALLOW, rule, err);
+	allowlist_free(&check);
+	if (r < 0)
+		return -1;
+	if (strv_push(deny ? &p->net_deny : &p->net_allow, rule) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+int policy_network_in_force(const struct cordon_policy *p, enum cordon_network *out, struct cordon_error **err)
+{
+	bool rules = p->net_allow.n || p->net_deny.n;
+	*out = p->network;
+	if (!(p->set & PF_NETWORK)) {
+		if (rules)
+			*out = CORDON_NETWORK_PROXY;
+		else if (p->mode == CORDON_MODE_FULL_ACCESS)
+			*out = CORDON_NETWORK_ON;
+		return 0;
+	}
+	if (!rules || p->network == CORDON_NETWORK_PROXY)
+		return 0;
+	const char *what = p->net_allow.n ? "--allow" : "--deny";
+	const char *first = p->net_allow.n ? p->net_allow.v[0] : p->net_deny.v[0];
+	cerr_set(err, EINVAL, "%s `%s` with --network %s: host rules need --network proxy", what, first,
+		 policy_network_name(p->network));
+	return cerr_hint(err, "use --network proxy (the default when rules are given and no mode is)");
 }

@@ -36,6 +36,8 @@ struct cordon_policy {
 	bool default_deny_read;
 	struct strv env_set;  /* "K=V" */
 	struct strv env_keep; /* names */
+	struct strv net_allow; /* --allow rules, as given (checked when added) */
+	struct strv net_deny;  /* --deny rules */
 	bool env_clear;
 	uint64_t limits[POLICY_NLIMITS]; /* 0: no limit */
 	bool allow_degraded;
@@ -67,5 +69,10 @@ int policy_add_path(struct strv *list, const char *what, const char *path, struc
 int policy_add_protect(struct cordon_policy *p, const char *name_or_path, struct cordon_error **err);
 int policy_add_env_set(struct cordon_policy *p, const char *assignment, struct cordon_error **err);
 int policy_add_env_keep(struct cordon_policy *p, const char *name, struct cordon_error **err);
+/* An --allow (deny false) or --deny rule: parsed once to reject a bad one now, kept as text. */
+int policy_add_net_rule(struct cordon_policy *p, bool deny, const char *rule, struct cordon_error **err);
+/* After merging every layer: the network mode in force. full-access implies `on`, and host rules
+ * imply `proxy`, when no layer chose a mode; rules with `off` or `on` chosen are an error. */
+int policy_network_in_force(const struct cordon_policy *p, enum cordon_network *out, struct cordon_error **err);
 
 #endif

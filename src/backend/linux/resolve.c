@@ -249,7 +249,7 @@ static int add_deny(struct resolved *r, const char *given, bool is_default, stru
 
 static int resolve_run_keep(struct resolved *r)
 {
-	if (r->network == CORDON_NETWORK_OFF)
+	if (r->network != CORDON_NETWORK_ON)
 		return 0;
 	/* With the network on, name resolution must keep working: keep the directory that holds the
 	 * resolver's configuration when /etc/resolv.conf points into /run (systemd-resolved, resolvconf). */
@@ -346,7 +346,8 @@ int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_
 	memset(r, 0, sizeof(*r));
 	r->mode = p->mode;
 	/* full-access means no file or network restriction, unless --network off was asked for. */
-	r->network = p->mode == CORDON_MODE_FULL_ACCESS && !(p->set & PF_NETWORK) ? CORDON_NETWORK_ON : p->network;
+	if (policy_network_in_force(p, &r->network, err) < 0)
+		return -1;
 	char buf[PATH_MAX];
 	if (!getcwd(buf, sizeof(buf)))
 		return cerr_sys(err, errno, "current directory");

@@ -231,6 +231,7 @@ int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error
 {
 	memset(out, 0, sizeof(*out));
 	out->new_netns = r->network != CORDON_NETWORK_ON;
+	out->proxy = r->network == CORDON_NETWORK_PROXY;
 	out->fs_restricted = r->mode != CORDON_MODE_FULL_ACCESS;
 	if (!out->fs_restricted)
 		return 0;
@@ -289,7 +290,8 @@ char *plan_describe(const struct plan *p)
 	if (!f)
 		return NULL;
 	fprintf(f, "filesystem: %s\nnetwork: %s\n", p->fs_restricted ? "restricted" : "full-access",
-		p->new_netns ? "own namespace (loopback only)" : "host");
+		p->proxy ? "own namespace; out only through cordon's proxy (--allow)"
+		: p->new_netns ? "own namespace (loopback only)" : "host");
 	for (size_t i = 0; i < p->nops; i++)
 		fprintf(f, "mount %s %s\n", mop_kind_name(p->ops[i].kind), p->ops[i].path);
 	for (size_t i = 0; i < p->ngrants; i++) {

@@ -80,6 +80,7 @@ struct guarded_name {
 struct plan {
 	bool fs_restricted; /* false in full-access */
 	bool new_netns;
+	bool proxy; /* --network proxy: out only through cordon's filtering proxy */
 	struct mount_op *ops;
 	size_t nops;
 	struct ll_grant *grants;

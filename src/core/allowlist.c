@@ -513,6 +513,26 @@ enum allowlist_result allowlist_match(const struct allowlist *al, const char *ho
 	return res;
 }
 
+size_t allowlist_localhost_ports(const struct allowlist *al, uint16_t *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < al->n; i++) {
+		const struct al_rule *r = al->rules[i];
+		if (r->kind != AL_ALLOW || r->host != HOST_LOCALHOST ||
+		    allowlist_match(al, "localhost", r->port, NULL) != AL_ALLOWED)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < n && k < max; k++)
+			dup |= out[k] == r->port;
+		if (dup)
+			continue;
+		if (n < max)
+			out[n] = r->port;
+		n++;
+	}
+	return n;
+}
+
 bool allowlist_name_listed(const struct allowlist *al, const char *name)
 {
 	struct query q;

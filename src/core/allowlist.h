@@ -42,6 +42,10 @@ int allowlist_add(struct allowlist *al, enum al_kind kind, const char *text, str
 enum allowlist_result allowlist_match(const struct allowlist *al, const char *host_or_ip, uint16_t port,
 				      const struct al_rule **which);
 
+/* The ports of the --allow localhost:PORT rules that no --deny refuses, each once, into out[0..max);
+ * returns how many there are. */
+size_t allowlist_localhost_ports(const struct allowlist *al, uint16_t *out, size_t max);
+
 /* Whether some --allow rule names `name` on some port, and no --deny rule refuses it on every port:
  * the question the sandbox's DNS resolver asks before it answers. `localhost` is never listed (the
  * sandbox's own /etc/hosts answers it). */

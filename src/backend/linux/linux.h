@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
@@ -49,7 +50,43 @@ struct lx_child {
 	int cap_last;
 	uint64_t nproc_rlimit; /* RLIMIT_NPROC to set inside the user namespace (no cgroup), or 0 */
 	uint64_t as_rlimit;    /* RLIMIT_AS per process (--memory, degraded by request), or 0 */
+	const struct allowlist *net_rules; /* --network proxy: the rules (for the localhost ports) */
 };
+
+/* READY.status bits: which fds travel with it, in this order. */
+enum {
+	READY_PTY = 1,         /* the pty master */
+	READY_NOTIFY = 2,      /* the seccomp listener for the broker */
+	READY_PROXY = 4,       /* the proxy's HTTP and SOCKS listeners */
+	READY_TRANSPARENT = 8, /* the transparent redirect target and the DNS socket */
+};
+
+/* netproxy.c: --network proxy. The sockets, in the order they travel. */
+enum { NP_HTTP, NP_SOCKS, NP_TPROXY, NP_DNS, NP_NFDS };
+#define NP_HTTP_PORT 3128
+#define NP_HTTP_PORT_S "3128"
+#define NP_SOCKS_PORT 1080
+#define NP_SOCKS_PORT_S "1080"
+struct allowlist;
+struct lx_netproxy;
+struct cordon_policy;
+/* The variables that point programs at the proxy (set over any inherited ones). */
+extern const char *const lx_proxy_env[];
+#define ARRAY_LEN_PROXY_ENV 8
+int lx_netproxy_new(const struct cordon_policy *p, struct lx_netproxy **out, struct cordon_error **err);
+const struct allowlist *lx_netproxy_allowlist(const struct lx_netproxy *np);
+/* In init: makes the sockets and, where the kernel allows, the transparent redirect. */
+int lx_netproxy_listen(const struct allowlist *al, int fds[NP_NFDS], bool *transparent, struct cordon_error **err);
+/* In the supervisor: serves the sockets (owned from then on) from a thread. */
+int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cordon_error **err);
+void lx_netproxy_stop(struct lx_netproxy *np);
+/* One line per denied destination, after the command ended. */
+void lx_netproxy_report(struct lx_netproxy *np, FILE *f);
+void lx_netproxy_free(struct lx_netproxy *np);
+static inline void lx_netproxy_freep(struct lx_netproxy **np)
+{
+	lx_netproxy_free(*np);
+}
 
 /* resolve.c */
 int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err);
@@ -93,7 +130,7 @@ const char *broker_repaired(const struct broker *b);
 __attribute__((noreturn)) void lx_child_main(struct lx_child *c);
 
 /* sync.c: up to SYNC_MAX_FDS file descriptors travel with a message (SCM_RIGHTS). */
-#define SYNC_MAX_FDS 2
+#define SYNC_MAX_FDS 6
 int sync_send(int fd, const struct sync_msg *m, const int *fds, int nfds);
 /* Receives one message; fds[] gets the fds passed with it, -1 for each missing. 0, or -1 on EOF/error. */
 int sync_recv(int fd, struct sync_msg *m, int fds[SYNC_MAX_FDS]);

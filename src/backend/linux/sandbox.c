@@ -138,6 +138,10 @@ void lx_child_main(struct lx_child *c)
 	}
 	if (c->plan->new_netns && lx_loopback_up(&err) < 0)
 		fail(fd, err);
+	int net[NP_NFDS] = {-1, -1, -1, -1};
+	bool transparent = false;
+	if (c->net_rules && lx_netproxy_listen(c->net_rules, net, &transparent, &err) < 0)
+		fail(fd, err);
 	int master = -1, slave = -1;
 	if (c->use_pty && open_pty(&master, &slave, &go.ws, &err) < 0)
 		fail(fd, err);
@@ -164,14 +168,18 @@ void lx_child_main(struct lx_child *c)
 
 	struct sync_msg ready = {.version = SYNC_VERSION, .type = SYNC_READY};
 	/* The pty master and the broker's listener go to the supervisor; the numbering is fixed. */
-	int pass[SYNC_MAX_FDS] = {master, notify};
-	ready.status = (master >= 0) | (notify >= 0) << 1;
+	int pass[SYNC_MAX_FDS] = {master, notify, net[NP_HTTP], net[NP_SOCKS], net[NP_TPROXY], net[NP_DNS]};
+	ready.status = (master >= 0 ? READY_PTY : 0) | (notify >= 0 ? READY_NOTIFY : 0) |
+		       (net[NP_HTTP] >= 0 ? READY_PROXY : 0) | (transparent ? READY_TRANSPARENT : 0);
 	if (sync_send(fd, &ready, pass, SYNC_MAX_FDS) < 0)
 		_exit(CORDON_EXIT_FAILURE);
 	if (master >= 0)
 		close(master);
 	if (notify >= 0)
 		close(notify);
+	for (int i = 0; i < NP_NFDS; i++)
+		if (net[i] >= 0)
+			close(net[i]);
 
 	pid_t cmd = fork();
 	if (cmd < 0) {

@@ -361,12 +361,13 @@ static int make_timer(uint64_t ms, struct cordon_error **err)
 
 static const int watched[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH};
 
-/* Waits for READY; takes the pty master and the broker's listener that come with it. */
-static int await_ready(struct loop *l, int parent_fd, int *master, struct cordon_error **err)
+/* Waits for READY; takes the pty master, the broker's listener and the proxy's sockets with it. */
+static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_netproxy *np, struct cordon_error **err)
 {
 	struct sync_msg m;
 	int fds[SYNC_MAX_FDS];
 	int notify = -1, k = 0;
+	int net[NP_NFDS] = {-1, -1, -1, -1};
 	if (sync_recv(parent_fd, &m, fds) < 0)
 		return cerr_set(err, EIO, "the sandbox failed during setup");
 	if (m.type == SYNC_ERROR) {
@@ -375,10 +376,22 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct cordon
 	}
 	if (m.type != SYNC_READY)
 		return cerr_set(err, EPROTO, "unexpected message %u from the sandbox", m.type);
-	if (m.status & 1)
+	if (m.status & READY_PTY)
 		*master = fds[k++];
-	if (m.status & 2)
+	if (m.status & READY_NOTIFY)
 		notify = fds[k++];
+	if (m.status & READY_PROXY) {
+		net[NP_HTTP] = fds[k++];
+		net[NP_SOCKS] = fds[k++];
+	}
+	if (m.status & READY_TRANSPARENT) {
+		net[NP_TPROXY] = fds[k++];
+		net[NP_DNS] = fds[k++];
+	}
+	if (np && net[NP_HTTP] < 0)
+		return cerr_set(err, EPROTO, "the sandbox sent no proxy sockets");
+	if (np && lx_netproxy_start(np, net, err) < 0)
+		return -1;
 	if (l->broker && notify < 0)
 		return cerr_set(err, EPROTO, "the sandbox sent no seccomp listener: protected names would be open");
 	if (l->broker)
@@ -389,7 +402,7 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct cordon
 }
 
 static int supervise(struct lx_child *c, const struct cordon_policy *p, int parent_fd, pid_t init,
-		     const char *cgroups, struct cordon_error **err)
+		     const char *cgroups, struct lx_netproxy *np, struct cordon_error **err)
 {
 	const struct plan *plan = c->plan;
 	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err};
@@ -415,7 +428,7 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		cerr_prefix(err, "set up the user namespace");
 		goto kill_init;
 	}
-	if (await_ready(&l, parent_fd, &master, err) < 0)
+	if (await_ready(&l, parent_fd, &master, np, err) < 0)
 		goto kill_init;
 	if (p->limits[CORDON_LIMIT_TIMEOUT_MS] && (l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
 		goto kill_init;
@@ -428,6 +441,9 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		pty_leave_raw();
 		pty_relay_free(l.pty);
 	}
+	/* Everything in the sandbox is gone: nothing more can connect. */
+	lx_netproxy_stop(np);
+	lx_netproxy_report(np, stderr);
 	goto out;
 kill_init:
 	kill(init, SIGKILL);
@@ -455,6 +471,12 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	};
 	if (check_layers(p, plan, &c, err) < 0)
 		return -1;
+	__attribute__((cleanup(lx_netproxy_freep))) struct lx_netproxy *np = NULL;
+	if (plan->proxy) {
+		if (lx_netproxy_new(p, &np, err) < 0)
+			return -1;
+		c.net_rules = lx_netproxy_allowlist(np);
+	}
 	_cleanup_free_ char *cgroups = NULL;
 	if (plan_limits(p, &c, &cgroups, err) < 0)
 		return -1;
@@ -494,7 +516,7 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 		lx_child_main(&c);
 	}
 	close(sv[1]);
-	int status = supervise(&c, p, sv[0], pid, cgroups, err);
+	int status = supervise(&c, p, sv[0], pid, cgroups, np, err);
 	lx_cgroup_remove(cgroups);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
@@ -540,8 +562,13 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 			goto out;
 		}
 	}
-	const char *forced[] = {plan.fs_restricted ? "TMPDIR=/tmp" : NULL, "CORDON_SANDBOX=1", NULL};
-	const char **f = forced[0] ? forced : forced + 1;
+	const char *forced[4 + ARRAY_LEN_PROXY_ENV] = {"CORDON_SANDBOX=1"};
+	size_t nf = 1;
+	if (plan.fs_restricted)
+		forced[nf++] = "TMPDIR=/tmp";
+	for (size_t i = 0; plan.proxy && lx_proxy_env[i]; i++)
+		forced[nf++] = lx_proxy_env[i];
+	const char **f = forced;
 	struct strv env = {0};
 	if (env_build(req->policy, req->environ, f, &env) < 0) {
 		strv_clear(&env);

@@ -45,7 +45,9 @@ int sync_recv(int fd, struct sync_msg *m, int fds[SYNC_MAX_FDS])
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	int got[SYNC_MAX_FDS] = {-1, -1}, ngot = 0;
+	int got[SYNC_MAX_FDS], ngot = 0;
+	for (int i = 0; i < SYNC_MAX_FDS; i++)
+		got[i] = -1;
 	ssize_t n;
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);

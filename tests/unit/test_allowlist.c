@@ -401,6 +401,49 @@ static void test_limits(void **state)
 }
 
 /* allowlist_parse_ip() must agree with inet_pton() on what is an address and on its bytes. */
+/* The DNS resolver's question: does some --allow rule name this host on any port? */
+static void test_name_listed(void **state)
+{
+	(void)state;
+	struct allowlist al = {0};
+	add_rules(&al, AL_ALLOW, (const char *const[]){"registry.npmjs.org", "*.pypi.test:8443", "localhost:5432",
+						       "10.0.0.0/8:*", "gone.test", "half.test:*", NULL});
+	add_rules(&al, AL_DENY, (const char *const[]){"gone.test:*", "half.test:22", NULL});
+	assert_true(allowlist_name_listed(&al, "registry.npmjs.org"));
+	assert_true(allowlist_name_listed(&al, "REGISTRY.npmjs.org."));
+	assert_true(allowlist_name_listed(&al, "files.pypi.test"));
+	assert_false(allowlist_name_listed(&al, "pypi.test")); /* the apex is not below itself */
+	assert_false(allowlist_name_listed(&al, "npmjs.org"));
+	assert_false(allowlist_name_listed(&al, "localhost")); /* the sandbox's own hosts file answers it */
+	assert_false(allowlist_name_listed(&al, "10.1.2.3")); /* an IP is no name */
+	assert_false(allowlist_name_listed(&al, "gone.test")); /* denied on every port */
+	assert_true(allowlist_name_listed(&al, "half.test")); /* denied on one port only */
+	assert_false(allowlist_name_listed(&al, "bad name"));
+	assert_false(allowlist_name_listed(&al, NULL));
+	allowlist_free(&al);
+	assert_false(allowlist_name_listed(&al, "registry.npmjs.org"));
+}
+
+/* The ports transparent mode redirects to the host's loopback. */
+static void test_localhost_ports(void **state)
+{
+	(void)state;
+	struct allowlist al = {0};
+	uint16_t ports[4] = {0};
+	assert_int_equal(allowlist_localhost_ports(&al, ports, 4), 0);
+	add_rules(&al, AL_ALLOW, (const char *const[]){"localhost:5432", "example.test:*", "localhost:8080",
+						       "localhost:5432", "localhost:6379", "localhost:1", "localhost:2", NULL});
+	add_rules(&al, AL_DENY, (const char *const[]){"localhost:6379", NULL});
+	assert_int_equal(allowlist_localhost_ports(&al, ports, 2), 4); /* 5432 8080 1 2: 6379 denied, dup once */
+	assert_int_equal(ports[0], 5432);
+	assert_int_equal(ports[1], 8080);
+	assert_int_equal(ports[2], 0); /* nothing written past max */
+	assert_int_equal(allowlist_localhost_ports(&al, ports, 4), 4);
+	assert_int_equal(ports[2], 1);
+	assert_int_equal(ports[3], 2);
+	allowlist_free(&al);
+}
+
 static void test_parse_ip_like_inet_pton(void **state)
 {
 	(void)state;
@@ -428,6 +471,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_name_listed),
+		cmocka_unit_test(test_localhost_ports),
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_ip_literals_are_hosts),

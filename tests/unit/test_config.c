@@ -175,6 +175,50 @@ static void test_wrong_types(void **state)
 	EXPECT_ERROR("{\"limits\": {\"timeout\": 1e10}}", ORIGIN, "`limits.timeout`");
 	EXPECT_ERROR("{\"limits\": {\"timeout\": null}}", ORIGIN, "`limits.timeout`");
 	EXPECT_ERROR("{\"version\": \"1\"}", ORIGIN, "`version`");
+	EXPECT_ERROR("{\"allow\": \"example.com\"}", ORIGIN, "`allow`");
+	EXPECT_ERROR("{\"allow\": [\"ok.test\", 443]}", ORIGIN, "`allow`");
+	EXPECT_ERROR("{\"allow\": [\"a b\"]}", ORIGIN, "`allow`", "a b");
+	EXPECT_ERROR("{\"allow\": [\"localhost\"]}", ORIGIN, "`allow`", "localhost");
+	EXPECT_ERROR("{\"deny\": [\"x.test:99999\"]}", ORIGIN, "`deny`", "99999");
+}
+
+/* The network rules: kept as given, in order, and they make `proxy` the mode unless one is chosen. */
+static void test_network_rules(void **state)
+{
+	(void)state;
+	struct cordon_policy p;
+	struct cordon_error *err = NULL;
+	enum cordon_network n;
+	assert_int_equal(parse("{\"allow\": [\"registry.npmjs.org\", \"*.pypi.org:443\", \"localhost:5432\"],"
+			       " \"deny\": [\"evil.pypi.org\"]}", &p, &err), 0);
+	assert_int_equal(p.net_allow.n, 3);
+	assert_string_equal(p.net_allow.v[1], "*.pypi.org:443");
+	assert_int_equal(p.net_deny.n, 1);
+	assert_false(p.set & PF_NETWORK);
+	assert_int_equal(policy_network_in_force(&p, &n, &err), 0);
+	assert_int_equal(n, CORDON_NETWORK_PROXY);
+	policy_release(&p);
+	/* Rules with a mode that cannot enforce them: an error naming both, not rules ignored. */
+	assert_int_equal(parse("{\"network\": \"on\", \"allow\": [\"a.test\"]}", &p, &err), 0);
+	assert_int_equal(policy_network_in_force(&p, &n, &err), -1);
+	assert_non_null(strstr(err->message, "--allow `a.test`"));
+	assert_non_null(strstr(err->message, "--network on"));
+	cordon_error_free(err);
+	err = NULL;
+	policy_release(&p);
+	assert_int_equal(parse("{\"network\": \"proxy\"}", &p, &err), 0);
+	assert_int_equal(policy_network_in_force(&p, &n, &err), 0);
+	assert_int_equal(n, CORDON_NETWORK_PROXY); /* an empty allowlist: nothing reachable */
+	policy_release(&p);
+	/* full-access implies the host's network only when no mode and no rules were given. */
+	assert_int_equal(parse("{\"mode\": \"full-access\"}", &p, &err), 0);
+	assert_int_equal(policy_network_in_force(&p, &n, &err), 0);
+	assert_int_equal(n, CORDON_NETWORK_ON);
+	policy_release(&p);
+	assert_int_equal(parse("{\"mode\": \"full-access\", \"deny\": [\"x.test\"]}", &p, &err), 0);
+	assert_int_equal(policy_network_in_force(&p, &n, &err), 0);
+	assert_int_equal(n, CORDON_NETWORK_PROXY);
+	policy_release(&p);
 }
 
 /* config.h documents messages of the form "FILE: key `limits.memory`: ...". */
@@ -359,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_only_given_keys_are_set),
 		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_network_rules),
 		cmocka_unit_test(test_wrong_types_integer_limits),
 		cmocka_unit_test(test_env_set_name_with_equals),
 		cmocka_unit_test(test_unknown_keys),

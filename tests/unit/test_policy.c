@@ -162,6 +162,9 @@ static void test_network_names(void **state)
 	assert_int_equal(n, CORDON_NETWORK_ON);
 	assert_string_equal(policy_network_name(CORDON_NETWORK_OFF), "off");
 	assert_string_equal(policy_network_name(CORDON_NETWORK_ON), "on");
+	assert_int_equal(policy_parse_network("proxy", &n), 0);
+	assert_int_equal(n, CORDON_NETWORK_PROXY);
+	assert_string_equal(policy_network_name(CORDON_NETWORK_PROXY), "proxy");
 	assert_string_equal(policy_network_name((enum cordon_network)7), "?");
 	static const char *const bad[] = {"", "ON", "true", "1", "yes", "offline"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "backend/linux/linux.h"
+#include "backend/linux/nft.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "build-config.h"
 
 enum feat {
 	F_USERNS, F_MNTNS, F_PIDNS, F_NETNS, F_MOUNT_SETATTR, F_OPENAT2, F_LANDLOCK, F_LANDLOCK_SCOPES,
-	F_SECCOMP, F_SECCOMP_NOTIFY, F_OVERLAY_USERNS, F_CGROUP2, F_COUNT
+	F_SECCOMP, F_SECCOMP_NOTIFY, F_OVERLAY_USERNS, F_CGROUP2, F_NFT_USERNS, F_COUNT
 };
 
 struct feature {
@@ -69,6 +71,18 @@ static int probe_userns(void) { return unshare(CLONE_NEWUSER) < 0 ? errno : 0; }
 static int probe_mntns(void) { return enter_userns() < 0 || unshare(CLONE_NEWNS) < 0 ? errno : 0; }
 static int probe_pidns(void) { return enter_userns() < 0 || unshare(CLONE_NEWPID) < 0 ? errno : 0; }
 static int probe_netns(void) { return enter_userns() < 0 || unshare(CLONE_NEWNET) < 0 ? errno : 0; }
+
+/* What --network proxy's transparent mode does in init: the route and the nftables rules. */
+static int probe_nft(void)
+{
+	struct cordon_error *err = NULL;
+	if (enter_userns() < 0 || unshare(CLONE_NEWNET) < 0 || lx_loopback_up(&err) < 0)
+		return errno ? errno : EIO;
+	struct lx_transparent t = {.tcp_port = 3129, .dns_port = 53};
+	int rc = lx_transparent_setup(&t, &err) < 0 ? (err && err->code ? err->code : EIO) : 0;
+	cordon_error_free(err);
+	return rc;
+}
 
 static int probe_mount_setattr(void)
 {
@@ -138,7 +152,7 @@ static void probe_all(struct feature *f)
 	static const char *const names[F_COUNT] = {
 		"user namespaces", "mount namespaces", "pid namespaces", "network namespaces", "mount_setattr",
 		"openat2", "landlock", "landlock scopes", "seccomp filter", "seccomp user notification",
-		"overlayfs in a user namespace", "cgroup v2",
+		"overlayfs in a user namespace", "cgroup v2", "nftables in a user namespace",
 	};
 	for (int i = 0; i < F_COUNT; i++)
 		f[i].name = names[i];
@@ -160,6 +174,9 @@ static void probe_all(struct feature *f)
 	set(&f[F_SECCOMP_NOTIFY], in_child(probe_seccomp_notify), "available", "needs Linux 5.0 or later");
 	set(&f[F_OVERLAY_USERNS], in_child(probe_overlay), "available",
 	    "staged sessions need Linux 5.11 or later (overlayfs in user namespaces)");
+	set(&f[F_NFT_USERNS], in_child(probe_nft), "transparent proxy",
+	    "--network proxy still works for programs that use the proxy variables; the others need "
+	    "CONFIG_NF_TABLES, CONFIG_NFT_NAT and CONFIG_NFT_REDIR to reach allowed hosts");
 	struct stat st;
 	set(&f[F_CGROUP2], stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0 ? 0 : ENOENT, "unified hierarchy",
 	    "--memory and --max-procs for the whole sandbox need cgroup v2 (systemd.unified_cgroup_hierarchy=1)");
@@ -180,6 +197,8 @@ static const struct guarantee guarantees[] = {
 	 "read-only binds + seccomp user-notification broker + inotify backstop"},
 	{"deny-read paths hidden", {F_MNTNS, F_LANDLOCK}, 2, "mount namespace + Landlock on reads"},
 	{"network off", {F_NETNS}, 1, "network namespace + Landlock scope + seccomp socket families"},
+	{"network allowlist (--network proxy)", {F_NETNS}, 1,
+	 "network namespace; out only through cordon's proxy, which checks every destination"},
 	{"no process outlives the command", {F_PIDNS}, 1, "pid namespace + PR_SET_PDEATHSIG"},
 	{"no privilege gain", {F_SECCOMP}, 1, "capabilities dropped, securebits, no_new_privs, seccomp"},
 };

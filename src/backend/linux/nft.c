@@ -63,20 +63,23 @@ static void close_nlp(struct mnl_socket **nl)
 /* ---- netlink: one request or batch, then its acknowledgements ---- */
 
 /*
- * The kernel handles a netlink message to itself synchronously inside sendmsg(), so every answer is
- * queued by the time it returns: reading with MSG_DONTWAIT cannot miss one, and a missing one is an
- * error instead of a hang. Answers not from the kernel (nl_pid != 0) are ignored.
+ * Only the last message asks for an acknowledgement: the kernel reports an error for any message that
+ * fails (and for a failed commit) before it acknowledges the last one, and one acknowledgement per
+ * message would overflow the socket's receive buffer for a large ruleset. The kernel handles netlink
+ * messages to itself synchronously inside sendmsg(), so every answer is queued by the time it returns:
+ * reading with MSG_DONTWAIT cannot miss one, and a missing one is an error instead of a hang. Answers
+ * not from the kernel (nl_pid != 0) are ignored.
  */
-static int read_acks(struct mnl_socket *nl, unsigned n_acks, const char *what, struct cordon_error **err)
+static int read_ack(struct mnl_socket *nl, const char *what, struct cordon_error **err)
 {
 	_Alignas(struct nlmsghdr) char buf[8192];
-	while (n_acks > 0) {
+	for (;;) {
 		struct sockaddr_nl from = {0};
 		socklen_t from_len = sizeof(from);
 		ssize_t n = recvfrom(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
 				     &from_len);
 		if (n < 0 && errno == EAGAIN)
-			return cerr_set(err, EPROTO, "%s: %u acknowledgements missing", what, n_acks);
+			return cerr_set(err, EPROTO, "%s: the kernel did not acknowledge it", what);
 		if (n < 0)
 			return cerr_sys(err, errno, "%s: read the answer", what);
 		if (from.nl_pid != 0)
@@ -90,15 +93,13 @@ static int read_acks(struct mnl_socket *nl, unsigned n_acks, const char *what, s
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 			if (e->error)
 				return cerr_sys(err, -e->error, "%s", what);
-			if (n_acks > 0)
-				n_acks--;
+			return 0;
 		}
 	}
-	return 0;
 }
 
-/* Sends `len` bytes of messages on a new socket of `bus`; they asked for `n_acks` acknowledgements. */
-static int talk(int bus, const void *msg, size_t len, unsigned n_acks, const char *what, struct cordon_error **err)
+/* Sends `len` bytes of messages, the last with NLM_F_ACK, on a new socket of `bus`. */
+static int talk(int bus, const void *msg, size_t len, const char *what, struct cordon_error **err)
 {
 	_cleanup_nl_ struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!nl)
@@ -109,7 +110,7 @@ static int talk(int bus, const void *msg, size_t len, unsigned n_acks, const cha
 		return cerr_sys(err, errno, "%s: netlink socket", what);
 	if (mnl_socket_sendto(nl, msg, len) < 0)
 		return cerr_sys(err, errno, "%s", what);
-	return read_acks(nl, n_acks, what, err);
+	return read_ack(nl, what, err);
 }
 
 /* `ip route replace default dev lo src 127.0.0.1` */
@@ -132,7 +133,7 @@ static int add_default_route(struct cordon_error **err)
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 	mnl_attr_put_u32(nlh, RTA_PREFSRC, htonl(INADDR_LOOPBACK));
-	return talk(NETLINK_ROUTE, buf, nlh->nlmsg_len, 1, what, err);
+	return talk(NETLINK_ROUTE, buf, nlh->nlmsg_len, what, err);
 }
 
 /* ---- expressions: each helper appends one to the rule; -1 only when out of memory ---- */
@@ -249,14 +250,13 @@ static int add_match(struct nftnl_rule *r, const struct rule_spec *s)
 struct batch {
 	struct mnl_nlmsg_batch *b;
 	uint32_t seq;
-	unsigned n_acks;
+	struct nlmsghdr *last;
 };
 
 static struct nlmsghdr *msg_hdr(struct batch *bt, uint16_t type, uint16_t flags)
 {
-	bt->n_acks++;
-	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, NFPROTO_IPV4, flags | NLM_F_ACK,
-				     bt->seq++);
+	bt->last = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, NFPROTO_IPV4, flags, bt->seq++);
+	return bt->last;
 }
 
 static int put_rule(struct batch *bt, const struct rule_spec *s)
@@ -344,11 +344,15 @@ static int install_rules(const struct lx_transparent *t, struct cordon_error **e
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), bt.seq++);
 	mnl_nlmsg_batch_next(b);
 	int rc = put_ruleset(&bt, t);
-	nftnl_batch_end(mnl_nlmsg_batch_current(b), bt.seq++);
-	if (rc == 0 && mnl_nlmsg_batch_next(b))
-		rc = talk(NETLINK_NETFILTER, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b), bt.n_acks, NFT_WHAT, err);
+	if (rc == 0) {
+		bt.last->nlmsg_flags |= NLM_F_ACK; /* the last rule's; see read_ack() */
+		nftnl_batch_end(mnl_nlmsg_batch_current(b), bt.seq++);
+		rc = mnl_nlmsg_batch_next(b) ? 0 : -1;
+	}
+	if (rc < 0)
+		cerr_sys(err, ENOMEM, "%s: build the batch", NFT_WHAT);
 	else
-		rc = cerr_sys(err, ENOMEM, "%s: build the batch", NFT_WHAT);
+		rc = talk(NETLINK_NETFILTER, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b), NFT_WHAT, err);
 	mnl_nlmsg_batch_stop(b);
 	return rc;
 }

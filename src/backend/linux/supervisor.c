@@ -556,7 +556,12 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 	if (req->verbose || req->explain_only) {
 		_cleanup_free_ char *text = plan_describe(&plan);
 		fprintf(req->explain_only ? stdout : stderr, "%s", text ? text : "");
-		fprintf(req->explain_only ? stdout : stderr, "landlock abi: %d\ncwd: %s\n", lx_landlock_abi(), r.cwd);
+		FILE *out = req->explain_only ? stdout : stderr;
+		for (size_t i = 0; plan.proxy && i < req->policy->net_allow.n; i++)
+			fprintf(out, "allow %s\n", req->policy->net_allow.v[i]);
+		for (size_t i = 0; plan.proxy && i < req->policy->net_deny.n; i++)
+			fprintf(out, "deny %s\n", req->policy->net_deny.v[i]);
+		fprintf(out, "landlock abi: %d\ncwd: %s\n", lx_landlock_abi(), r.cwd);
 		if (req->explain_only) {
 			status = 0;
 			goto out;

@@ -155,7 +155,8 @@ struct env {
 	int run_rc;
 };
 
-static atomic_int bad_dials; /* addresses the engine dialled that were not loopback: must stay 0 */
+static atomic_int bad_dials;
+static int env_dns_fd = -1; /* when >= 0, env_start() gives the engine this DNS socket */ /* addresses the engine dialled that were not loopback: must stay 0 */
 
 static int test_resolve(void *ctx, const char *host, uint16_t port, struct proxy_addr *out, size_t max)
 {
@@ -224,7 +225,7 @@ static void env_start(struct env *e, const char *const *rules)
 	e->http_fd = listen_loopback(&e->http_port);
 	e->socks_fd = listen_loopback(&e->socks_port);
 	struct proxy_opts o = {.head_timeout_ms = 400, .connect_timeout_ms = 400, .resolve = test_resolve,
-			       .test_dial_rewrite = test_rewrite};
+			       .test_dial_rewrite = test_rewrite, .has_dns = env_dns_fd >= 0, .dns_fd = env_dns_fd};
 	struct cordon_error *err = NULL;
 	e->p = proxy_new(&e->al, &e->http_fd, 1, &e->socks_fd, 1, &o, &err);
 	if (!e->p)
@@ -688,6 +689,78 @@ static void test_denials(void **state)
 	env_stop(&e);
 }
 
+/* ---- the DNS resolver of transparent mode */
+
+/* Sends an A or AAAA question for `name` to the engine's DNS socket; returns the response length. */
+static size_t dns_ask(int dns_fd, const char *name, uint16_t qtype, uint8_t *resp, size_t cap)
+{
+	uint8_t q[300] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+	size_t n = 12;
+	for (const char *l = name; *l;) {
+		const char *dot = strchr(l, '.');
+		size_t len = dot ? (size_t)(dot - l) : strlen(l);
+		q[n++] = (uint8_t)len;
+		memcpy(q + n, l, len);
+		n += len;
+		l += len + (dot ? 1 : 0);
+	}
+	q[n++] = 0;
+	q[n++] = (uint8_t)(qtype >> 8), q[n++] = (uint8_t)qtype, q[n++] = 0, q[n++] = 1;
+	struct sockaddr_in to;
+	socklen_t len = sizeof(to);
+	assert_int_equal(getsockname(dns_fd, (struct sockaddr *)&to, &len), 0);
+	int c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(sendto(c, q, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
+	ssize_t r = recv(c, resp, cap, 0);
+	close(c);
+	if (r < 12)
+		fail_msg("no DNS answer for %s (%zd)", name, r);
+	assert_int_equal(resp[0], 0x12); /* the ID comes back */
+	return (size_t)r;
+}
+
+static void test_dns(void **state)
+{
+	(void)state;
+	int dns = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(dns, (struct sockaddr *)&a, sizeof(a)), 0);
+	env_dns_fd = dns;
+	struct env e;
+	env_start(&e, (const char *const[]){"allow:allowed.test:443", "allow:*.wild.test", "allow:rebind.test",
+					    "allow:x.evil.test", "deny:x.evil.test:*", NULL});
+	env_dns_fd = -1;
+	uint8_t r[512];
+	size_t n = dns_ask(dns, "Allowed.Test", 1, r, sizeof(r));
+	assert_int_equal(r[3] & 0xf, 0);		 /* NOERROR */
+	assert_int_equal(r[6] << 8 | r[7], 1);		 /* one answer */
+	assert_memory_equal(r + n - 4, "\xc0\x00\x02\x01", 4); /* 192.0.2.1, what the resolver said */
+	n = dns_ask(dns, "a.b.wild.test", 1, r, sizeof(r));
+	assert_int_equal(r[6] << 8 | r[7], 1);
+	dns_ask(dns, "wild.test", 1, r, sizeof(r)); /* the apex is not listed */
+	assert_int_equal(r[3] & 0xf, 3);
+	dns_ask(dns, "nope.test", 1, r, sizeof(r));
+	assert_int_equal(r[3] & 0xf, 3); /* NXDOMAIN */
+	dns_ask(dns, "x.evil.test", 1, r, sizeof(r));
+	assert_int_equal(r[3] & 0xf, 3); /* denied on every port */
+	dns_ask(dns, "allowed.test", 28, r, sizeof(r));
+	assert_int_equal(r[3] & 0xf, 0); /* AAAA: the name exists, no IPv6 answer */
+	assert_int_equal(r[6] << 8 | r[7], 0);
+	dns_ask(dns, "rebind.test", 1, r, sizeof(r));
+	assert_int_equal(r[6] << 8 | r[7], 0); /* 127.0.0.1 outside is not the sandbox's loopback */
+	struct proxy_denial d[8];
+	size_t nd = proxy_denials(e.p, d, 8);
+	assert_int_equal(nd, 3);
+	assert_string_equal(d[0].host, "wild.test");
+	assert_int_equal(d[0].port, 0);
+	assert_string_equal(d[1].host, "nope.test");
+	assert_string_equal(d[2].host, "x.evil.test");
+	env_stop(&e);
+	close(dns);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -735,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_socks5),
 		cmocka_unit_test(test_200_connections),
 		cmocka_unit_test(test_denials),
+		cmocka_unit_test(test_dns),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -143,8 +143,8 @@ static int expect_datagram(int fd, const char *want, struct sockaddr_in *from, c
 {
 	char buf[64] = {0};
 	socklen_t len = sizeof(*from);
-	ssize_t n = readable(fd, 1000) ? recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)from, &len) : -1;
-	if (n < 0 || strcmp(buf, want) != 0)
+	if (!readable(fd, 1000) || recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)from, &len) < 0 ||
+	    strcmp(buf, want) != 0)
 		return failf("%s: `%s` did not arrive (got `%s`)", what, want, buf);
 	return 0;
 }

@@ -13,8 +13,8 @@
 
 struct cordon_error;
 
-/* The most host ports lx_transparent_setup() takes: one rule each, and the whole ruleset goes to the
- * kernel in one netlink message, which must stay well under the socket's send buffer. */
+/* The most host ports lx_transparent_setup() takes: one rule (about 400 bytes) each, and the whole
+ * ruleset goes to the kernel in one netlink write, which must fit the socket's send buffer. */
 #define LX_MAX_HOST_PORTS 256
 
 struct lx_transparent {

@@ -51,6 +51,7 @@ struct lx_child {
 	uint64_t nproc_rlimit; /* RLIMIT_NPROC to set inside the user namespace (no cgroup), or 0 */
 	uint64_t as_rlimit;    /* RLIMIT_AS per process (--memory, degraded by request), or 0 */
 	const struct allowlist *net_rules; /* --network proxy: the rules (for the localhost ports) */
+	bool verbose;
 };
 
 /* READY.status bits: which fds travel with it, in this order. */

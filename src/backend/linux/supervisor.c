@@ -147,6 +147,7 @@ struct loop {
 	struct timespec term_at;
 	struct timespec keys[2];     /* pty mode: when the last two keyboard interrupts came */
 	struct cordon_error **err;
+	bool verbose;
 };
 
 static void on_sync(struct loop *l)
@@ -392,6 +393,9 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_net
 		return cerr_set(err, EPROTO, "the sandbox sent no proxy sockets");
 	if (np && lx_netproxy_start(np, net, err) < 0)
 		return -1;
+	if (np && l->verbose && !(m.status & READY_TRANSPARENT))
+		fprintf(stderr, "cordon: transparent proxy unavailable here (see `cordon doctor`): only programs "
+				"that use the proxy variables reach the allowed hosts\n");
 	if (l->broker && notify < 0)
 		return cerr_set(err, EPROTO, "the sandbox sent no seccomp listener: protected names would be open");
 	if (l->broker)
@@ -405,7 +409,8 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		     const char *cgroups, struct lx_netproxy *np, struct cordon_error **err)
 {
 	const struct plan *plan = c->plan;
-	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err};
+	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err,
+			 .verbose = c->verbose};
 	int status = -1, master = -1;
 	sigset_t set;
 	sigemptyset(&set);
@@ -467,7 +472,7 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	const struct cordon_policy *p = req->policy;
 	struct lx_child c = {
 		.plan = plan, .policy = p, .argv = req->argv, .envp = envp, .cwd = cwd,
-		.cap_last = lx_cap_last(),
+		.cap_last = lx_cap_last(), .verbose = req->verbose,
 	};
 	if (check_layers(p, plan, &c, err) < 0)
 		return -1;

@@ -213,6 +213,22 @@ static struct conn *conn_new(struct proxy *p, int fd, bool socks)
 	return c;
 }
 
+int conn_put_in(struct conn *c, const void *data, size_t len)
+{
+	if (!len)
+		return 0;
+	if (c->in_len + len > c->in_cap) {
+		uint8_t *n = realloc(c->in, c->in_len + len);
+		if (!n)
+			return -1;
+		c->in = n;
+		c->in_cap = c->in_len + len;
+	}
+	memcpy(c->in + c->in_len, data, len);
+	c->in_len += len;
+	return 0;
+}
+
 ssize_t conn_read_in(struct conn *c, size_t cap)
 {
 	if (c->in_len >= cap) {

@@ -81,6 +81,7 @@ struct conn {
 	bool socks;
 	bool tproxy;	   /* came through the transparent listener (nftables redirect) */
 	bool pin_orig;	   /* the name must resolve to `orig`, and only `orig` is dialled */
+	bool check_sni;	   /* a tunnel to a name: a TLS hello in it must name that host */
 	struct proxy_addr orig; /* transparent: where the client meant to connect (SO_ORIGINAL_DST) */
 	int64_t peek_until; /* transparent: when to stop waiting for the client's first bytes */
 	bool http_connect; /* the HTTP request was CONNECT (else it is forwarded) */
@@ -203,5 +204,7 @@ static inline int proto_dial_done(struct conn *c, enum dial_result r, const char
 /* Appends up to `want` bytes from the client to c->in (growing it up to `cap`). Returns the bytes
  * read, 0 on EOF, -1 with errno (EAGAIN when nothing is there, ENOBUFS when c->in is full). */
 ssize_t conn_read_in(struct conn *c, size_t cap);
+/* Appends len bytes to c->in. -1 on ENOMEM. */
+int conn_put_in(struct conn *c, const void *data, size_t len);
 
 #endif

@@ -6,10 +6,15 @@
  */
 #include "proxy/proxy_internal.h"
 
+#include "core/allowlist.h"
+#include "proxy/tls_sni.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,9 +71,47 @@ void relay_close(struct conn *c)
 	}
 }
 
+/*
+ * A CONNECT or SOCKS tunnel to a name: the first client bytes are read, not spliced, until it is
+ * clear whether they are a TLS ClientHello, and if one names another host (SNI) the tunnel is
+ * closed: an allowed name must not front for a host nobody allowed on the same address. 1 when
+ * the bytes may go (they are queued for upstream), 0 to wait for more, -1 to close.
+ */
+static int check_first_bytes(struct conn *c, struct relay_dir *d)
+{
+	ssize_t n = conn_read_in(c, PROXY_PEEK_MAX);
+	if (n < 0 && errno != ENOBUFS)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		d->eof = true;
+	if (n > 0 && c->in[0] == 0x16) {
+		struct tls_hello h;
+		size_t used;
+		enum tls_status st = tls_sni_parse(c->in, c->in_len, &h, &used);
+		if (st == TLS_NEED_MORE)
+			return 0;
+		if (st == TLS_DONE && h.has_sni && h.sni[0] && strcasecmp(h.sni, c->host) != 0) {
+			char reason[300];
+			snprintf(reason, sizeof(reason), "the TLS hello in the tunnel names %.200s (no fronting)", h.sni);
+			proxy_record_denial(c->p, c->host, c->port, reason);
+			return -1;
+		}
+	}
+	if (c->in_len && wbuf_set(&c->up.out, c->in, c->in_len) < 0)
+		return -1;
+	c->in_len = 0;
+	c->check_sni = false;
+	return 1;
+}
+
 /* Moves what it can from src through d's pipe to dst. 0, or -1 on a socket error. */
 static int pump_dir(struct conn *c, struct relay_dir *d, struct endpoint *src, struct endpoint *dst)
 {
+	if (c->check_sni && d == &c->dir[0]) {
+		int v = check_first_bytes(c, d);
+		if (v <= 0)
+			return v;
+	}
 	int r = wbuf_flush(dst);
 	if (r <= 0)
 		return r;
@@ -128,9 +171,21 @@ int relay_start(struct conn *c)
 	if (sz <= 0 || sz1 <= 0)
 		return -1;
 	c->pipe_sz = (size_t)(sz < sz1 ? sz : sz1);
-	free(c->in);
-	c->in = NULL;
-	c->in_len = c->in_cap = 0;
+	uint8_t ip[16];
+	c->check_sni = (c->http_connect || c->socks) && !c->tproxy && !allowlist_parse_ip(c->host, ip);
+	if (c->check_sni) {
+		/* Bytes the client sent with its request (an early TLS hello) are checked too. */
+		struct wbuf *w = &c->up.out;
+		c->in_len = 0;
+		if (conn_put_in(c, w->buf + w->off, w->len - w->off) < 0)
+			return -1;
+		free(w->buf);
+		*w = (struct wbuf){0};
+	} else {
+		free(c->in);
+		c->in = NULL;
+		c->in_len = c->in_cap = 0;
+	}
 	c->state = CS_RELAY;
 	c->deadline = c->p->now + c->p->o.idle_timeout_ms;
 	return relay_pump(c);

@@ -689,6 +689,72 @@ static void test_denials(void **state)
 	env_stop(&e);
 }
 
+/* ---- TLS inside a tunnel must name the tunnel's host */
+
+/* A minimal TLS 1.2 ClientHello whose server_name is `sni`; returns its length. */
+static size_t client_hello(const char *sni, uint8_t *out)
+{
+	size_t sl = strlen(sni), ext = 9 + sl, body = 2 + 32 + 1 + 4 + 2 + 2 + ext;
+	uint8_t *p = out;
+	*p++ = 0x16, *p++ = 3, *p++ = 1, *p++ = (uint8_t)((body + 4) >> 8), *p++ = (uint8_t)(body + 4);
+	*p++ = 1, *p++ = 0, *p++ = (uint8_t)(body >> 8), *p++ = (uint8_t)body;
+	*p++ = 3, *p++ = 3;
+	memset(p, 0x42, 32), p += 32;
+	*p++ = 0;				    /* session id */
+	*p++ = 0, *p++ = 2, *p++ = 0x13, *p++ = 0x01; /* one cipher suite */
+	*p++ = 1, *p++ = 0;			    /* null compression */
+	*p++ = (uint8_t)(ext >> 8), *p++ = (uint8_t)ext;
+	*p++ = 0, *p++ = 0, *p++ = (uint8_t)((sl + 5) >> 8), *p++ = (uint8_t)(sl + 5); /* server_name */
+	*p++ = (uint8_t)((sl + 3) >> 8), *p++ = (uint8_t)(sl + 3), *p++ = 0;
+	*p++ = (uint8_t)(sl >> 8), *p++ = (uint8_t)sl;
+	memcpy(p, sni, sl), p += sl;
+	return (size_t)(p - out);
+}
+
+static void test_tunnel_sni(void **state)
+{
+	(void)state;
+	struct env e;
+	uint8_t hello[300], back[300];
+	char target[64];
+	int fd = -1;
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", "allow:*.wild.test:*", NULL});
+	snprintf(target, sizeof(target), "allowed.test:%u", echo.port);
+	/* The hello names the tunnel's host: it reaches the server (the echo comes back). */
+	assert_int_equal(http_connect(&e, target, &fd, NULL, 0), 200);
+	size_t n = client_hello("Allowed.Test", hello);
+	send_all(fd, hello, n);
+	size_t got = 0;
+	ssize_t r;
+	while (got < n && (r = recv(fd, back + got, n - got, 0)) > 0)
+		got += (size_t)r;
+	assert_int_equal(got, n);
+	assert_memory_equal(back, hello, n);
+	close(fd);
+	/* Another name, even an allowed one: closed before a byte goes upstream. */
+	snprintf(target, sizeof(target), "www.wild.test:%u", echo.port);
+	assert_int_equal(http_connect(&e, target, &fd, NULL, 0), 200);
+	n = client_hello("other.wild.test", hello);
+	send_all(fd, hello, n);
+	r = recv(fd, back, sizeof(back), 0);
+	assert_true(r <= 0);
+	close(fd);
+	/* The same through SOCKS5. */
+	assert_int_equal(socks_request(&e, 1, "allowed.test", echo.port, &fd), 0);
+	n = client_hello("evil.test", hello);
+	send_all(fd, hello, n);
+	r = recv(fd, back, sizeof(back), 0);
+	assert_true(r <= 0);
+	close(fd);
+	struct proxy_denial d[4];
+	assert_int_equal(proxy_denials(e.p, d, 4), 2);
+	assert_string_equal(d[0].host, "www.wild.test");
+	assert_contains(d[0].reason, "names other.wild.test");
+	assert_string_equal(d[1].host, "allowed.test");
+	assert_contains(d[1].reason, "names evil.test");
+	env_stop(&e);
+}
+
 /* ---- the DNS resolver of transparent mode */
 
 /* Sends an A or AAAA question for `name` to the engine's DNS socket; returns the response length. */
@@ -809,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_200_connections),
 		cmocka_unit_test(test_denials),
 		cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_tunnel_sni),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -318,7 +318,8 @@ int dial_start(struct conn *c, const char *host, uint16_t port)
 	struct proxy *p = c->p;
 	const struct al_rule *rule = NULL;
 	char reason[300];
-	snprintf(c->host, sizeof(c->host), "%s", host);
+	if (host != c->host) /* transparent mode passes its own buffer: copying onto itself is undefined */
+		snprintf(c->host, sizeof(c->host), "%s", host);
 	c->port = port;
 	enum allowlist_result res = allowlist_match(p->al, host, port, &rule);
 	if (res != AL_ALLOWED) {

@@ -81,7 +81,8 @@ struct conn {
 	bool socks;
 	bool tproxy;	   /* came through the transparent listener (nftables redirect) */
 	bool pin_orig;	   /* the name must resolve to `orig`, and only `orig` is dialled */
-	bool check_sni;	   /* a tunnel to a name: a TLS hello in it must name that host */
+	bool check_sni;	   /* a tunnel to a name: a TLS hello or HTTP head in it must name that host */
+	bool verify_later; /* transparent, named by the DNS table only: check the first bytes in the relay */
 	struct proxy_addr orig; /* transparent: where the client meant to connect (SO_ORIGINAL_DST) */
 	int64_t peek_until; /* transparent: when to stop waiting for the client's first bytes */
 	bool http_connect; /* the HTTP request was CONNECT (else it is forwarded) */
@@ -185,6 +186,12 @@ int socks_dial_done(struct conn *c, enum dial_result r);
 
 /* Whichever protocol c speaks. `reason` names the rule for DIAL_DENIED. */
 /* proxy_transparent.c: connections nftables redirected, and the DNS resolver beside them. */
+/* What a client's first bytes say about the host it means: a TLS ClientHello's SNI or an HTTP
+ * head's Host (FB_NAME, into name), neither (FB_NONE: another protocol, or a hello without SNI),
+ * or bytes that look like TLS or HTTP but do not parse (FB_BAD: refused, since a server might read
+ * them differently than the parser did). */
+enum first_bytes { FB_NEED_MORE, FB_NAME, FB_NONE, FB_BAD };
+enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size_t cap);
 int tproxy_accept(struct proxy *p, struct conn *c);
 int tproxy_on_read(struct conn *c);
 int tproxy_timeout(struct conn *c);

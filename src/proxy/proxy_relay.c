@@ -72,10 +72,11 @@ void relay_close(struct conn *c)
 }
 
 /*
- * A CONNECT or SOCKS tunnel to a name: the first client bytes are read, not spliced, until it is
- * clear whether they are a TLS ClientHello, and if one names another host (SNI) the tunnel is
- * closed: an allowed name must not front for a host nobody allowed on the same address. 1 when
- * the bytes may go (they are queued for upstream), 0 to wait for more, -1 to close.
+ * A tunnel to a name (CONNECT, SOCKS5, or a transparent connection named by DNS alone): the first
+ * client bytes are read, not spliced, until it is clear whether they are a TLS ClientHello or an
+ * HTTP head, and if one names another host (SNI, Host) or does not parse, the connection is closed:
+ * an allowed name must not front for a host nobody allowed on the same address. 1 when the bytes
+ * may go (they are queued for upstream), 0 to wait for more, -1 to close.
  */
 static int check_first_bytes(struct conn *c, struct relay_dir *d)
 {
@@ -84,19 +85,23 @@ static int check_first_bytes(struct conn *c, struct relay_dir *d)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		d->eof = true;
-	if (n > 0 && c->in[0] == 0x16) {
-		struct tls_hello h;
-		size_t used;
-		enum tls_status st = tls_sni_parse(c->in, c->in_len, &h, &used);
-		if (st == TLS_NEED_MORE)
-			return 0;
-		if (st == TLS_DONE && h.has_sni && h.sni[0] && strcasecmp(h.sni, c->host) != 0) {
-			char reason[300];
-			snprintf(reason, sizeof(reason), "the TLS hello in the tunnel names %.200s (no fronting)", h.sni);
-			proxy_record_denial(c->p, c->host, c->port, reason);
-			return -1;
-		}
+	char name[256], reason[300];
+	enum first_bytes fb = first_bytes_name(c->in, c->in_len, name, sizeof(name));
+	if (fb == FB_NEED_MORE && !d->eof)
+		return 0;
+	if (fb == FB_NAME && strcasecmp(name, c->host) != 0)
+		snprintf(reason, sizeof(reason), "the connection's TLS hello or HTTP head names %.200s (no fronting)", name);
+	else if (fb == FB_BAD || (fb == FB_NEED_MORE && c->in_len))
+		snprintf(reason, sizeof(reason), "a TLS hello or HTTP head that does not parse");
+	else
+		goto pass;
+	proxy_record_denial(c->p, c->host, c->port, reason);
+	if (c->tproxy) { /* transparent refusals are resets, as everywhere in that mode */
+		struct linger l = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(c->cl.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	}
+	return -1;
+pass:
 	if (c->in_len && wbuf_set(&c->up.out, c->in, c->in_len) < 0)
 		return -1;
 	c->in_len = 0;
@@ -172,7 +177,8 @@ int relay_start(struct conn *c)
 		return -1;
 	c->pipe_sz = (size_t)(sz < sz1 ? sz : sz1);
 	uint8_t ip[16];
-	c->check_sni = (c->http_connect || c->socks) && !c->tproxy && !allowlist_parse_ip(c->host, ip);
+	c->check_sni = ((c->http_connect || c->socks) && !c->tproxy && !allowlist_parse_ip(c->host, ip)) ||
+		       c->verify_later;
 	if (c->check_sni) {
 		/* Bytes the client sent with its request (an early TLS hello) are checked too. */
 		struct wbuf *w = &c->up.out;

@@ -77,6 +77,56 @@ static void remember(struct proxy *p, const uint8_t ip[4], const char *name)
 	p->seen_next = (p->seen_next + 1) % PROXY_DNS_SEEN;
 }
 
+/* An HTTP method: 1 to 16 capital letters and a space. */
+static int looks_http(const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len && i <= 16; i++) {
+		if (b[i] == ' ')
+			return i > 0 ? 1 : 0;
+		if (b[i] < 'A' || b[i] > 'Z')
+			return 0;
+	}
+	return len <= 16 ? -1 : 0; /* -1: too short to tell */
+}
+
+enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size_t cap)
+{
+	size_t used = 0;
+	if (len == 0)
+		return FB_NEED_MORE;
+	if (b[0] == 0x16) { /* a TLS handshake record */
+		struct tls_hello h;
+		enum tls_status st = tls_sni_parse(b, len, &h, &used);
+		if (st == TLS_NEED_MORE)
+			return len >= PROXY_PEEK_MAX ? FB_BAD : FB_NEED_MORE;
+		if (st == TLS_ERROR)
+			return FB_BAD;
+		if (!h.has_sni || !h.sni[0])
+			return FB_NONE;
+		snprintf(name, cap, "%s", h.sni);
+		return FB_NAME;
+	}
+	int http = looks_http(b, len);
+	if (http == 0)
+		return FB_NONE;
+	if (http < 0)
+		return FB_NEED_MORE;
+	struct hh_request rq;
+	enum hh_status st = http_head_parse(b, len, &rq, &used);
+	if (st == HH_NEED_MORE)
+		return len >= PROXY_PEEK_MAX ? FB_BAD : FB_NEED_MORE;
+	if (st == HH_ERROR || !rq.host[0])
+		return FB_BAD;
+	snprintf(name, cap, "%s", rq.host);
+	return FB_NAME;
+}
+
+static int refuse(struct conn *c, const char *reason)
+{
+	proxy_record_denial(c->p, c->host, c->port, reason);
+	return reset(c);
+}
+
 /* The destination's name is known (or known to be missing): check and dial it. */
 static int decide(struct conn *c, const char *named)
 {
@@ -91,6 +141,8 @@ static int decide(struct conn *c, const char *named)
 		return -1;
 	c->in_len = 0;
 	c->pin_orig = true;
+	/* Named by the DNS table alone: whatever the client sends first is checked in the relay. */
+	c->verify_later = named == NULL;
 	char host[256];
 	snprintf(host, sizeof(host), "%s", name);
 	return dial_start(c, host, c->port);
@@ -125,30 +177,30 @@ int tproxy_on_read(struct conn *c)
 	ssize_t n = conn_read_in(c, PROXY_PEEK_MAX);
 	if (n == 0)
 		return -1;
-	if (n < 0 && errno == ENOBUFS)
-		return decide(c, NULL);
-	if (n < 0)
+	if (n < 0 && errno != ENOBUFS)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	/* Bytes arrived: the client speaks first, so wait for the whole hello or head. */
 	c->deadline = c->p->now + c->p->o.head_timeout_ms;
-	size_t consumed = 0;
-	if (c->in[0] == 0x16) { /* a TLS handshake record */
-		struct tls_hello h;
-		enum tls_status st = tls_sni_parse(c->in, c->in_len, &h, &consumed);
-		if (st == TLS_NEED_MORE)
-			return 0;
-		return decide(c, st == TLS_DONE && h.has_sni && h.sni[0] ? h.sni : NULL);
-	}
-	struct hh_request rq;
-	enum hh_status st = http_head_parse(c->in, c->in_len, &rq, &consumed);
-	if (st == HH_NEED_MORE)
+	char name[256];
+	switch (first_bytes_name(c->in, c->in_len, name, sizeof(name))) {
+	case FB_NEED_MORE:
 		return 0;
-	return decide(c, st == HH_DONE && rq.host[0] ? rq.host : NULL);
+	case FB_NAME:
+		return decide(c, name);
+	case FB_NONE:
+		return decide(c, NULL);
+	case FB_BAD:
+		break;
+	}
+	return refuse(c, "a TLS hello or HTTP head that does not parse (the name cannot be checked)");
 }
 
 int tproxy_timeout(struct conn *c)
 {
-	return decide(c, NULL);
+	/* Silence: a protocol where the server speaks first. Half a hello or head: refused. */
+	if (c->in_len == 0)
+		return decide(c, NULL);
+	return refuse(c, "an incomplete TLS hello or HTTP head (the name cannot be checked)");
 }
 
 int tproxy_dial_done(struct conn *c, enum dial_result r)

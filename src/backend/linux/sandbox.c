@@ -58,9 +58,12 @@ static int open_pty(int *master, int *slave, const struct winsize *ws, struct co
 __attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave)
 {
 	struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXEC_FAILED};
-	/* Dispositions are the caller's, as exec leaves them (init changed none): what the caller
-	 * ignored (nohup's SIGHUP) stays ignored. The mask is emptied, not restored: a signal the
-	 * caller happened to block would make Ctrl-C and every forwarded signal a silent no-op. */
+	/* cordon answers for the signals it forwards: the command starts with their default action,
+	 * even when the caller ignored them (a background job's SIGINT), and with none blocked (a
+	 * blocked mask would make Ctrl-C and every forwarded signal a silent no-op). */
+	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
+		signal(forwarded[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

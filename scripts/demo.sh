@@ -41,6 +41,10 @@ show 'mkdir .agents'
 show 'cat ~/.ssh/id_ed25519'
 show "exec 3<>/dev/tcp/127.0.0.1/$port && echo connected to the host"
 show 'setsid sleep 300 & echo "started a background daemon"'
+# The network allowlist: one host port allowed, everything else refused and reported.
+say "cordon run --network proxy --allow localhost:$port -- bash -c 'curl to the allowed port, then to example.com'"
+"$CORDON" run -w "$ws" --network proxy --allow "localhost:$port" -- bash -c \
+	"curl -sS -o /dev/null -w 'localhost:$port: HTTP %{http_code}\n' http://localhost:$port/; curl -sS -m 5 http://example.com/" 2>&1 || true
 say "after the runs, on the host:"
 echo "~/.bashrc:               $(cat "$HOME/.bashrc")"
 echo ".git/hooks/pre-commit:   $([[ -e $ws/.git/hooks/pre-commit ]] && echo PRESENT || echo absent)"

@@ -4,7 +4,7 @@
 # (or sudo) only when something is missing.
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libseccomp-dev libjansson-dev libnftnl-dev libmnl-dev libcmocka-dev
-      bubblewrap git python3 util-linux bsdutils iproute2 procps libcap2-bin groff-base man-db)
+      bubblewrap git python3 util-linux bsdutils iproute2 procps libcap2-bin groff-base man-db curl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

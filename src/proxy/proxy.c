@@ -295,8 +295,15 @@ static void accept_all(struct proxy *p, struct listener *l)
 {
 	while (p->n_conns < p->o.max_conns) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+			/* Out of descriptors: a pending connection would wake epoll at once, forever. Stop
+			 * listening; the next tick (or a closed connection) listens again. */
+			set_listening(p, false);
+			p->accept_paused = true;
+			return;
+		}
 		if (fd < 0)
-			return; /* EAGAIN, or EMFILE and the like: the next round tries again */
+			return; /* EAGAIN: nothing more to accept */
 		struct conn *c = conn_new(p, fd, l->tag == EV_LISTEN_SOCKS);
 		if (!c) {
 			close(fd);
@@ -460,7 +467,8 @@ int proxy_run(struct proxy *p)
 	bool running = true;
 	int rc = 0;
 	while (running) {
-		int n = epoll_wait(p->epfd, evs, (int)ARRAY_LEN(evs), p->conns ? PROXY_TICK_MS : -1);
+		int n = epoll_wait(p->epfd, evs, (int)ARRAY_LEN(evs),
+				   p->conns || p->accept_paused ? PROXY_TICK_MS : -1);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			break;
@@ -471,6 +479,10 @@ int proxy_run(struct proxy *p)
 		if (p->now >= next_sweep) {
 			sweep_deadlines(p);
 			next_sweep = p->now + PROXY_TICK_MS;
+			if (p->accept_paused && p->n_conns < p->o.max_conns) {
+				p->accept_paused = false;
+				set_listening(p, true);
+			}
 		}
 		reap_dead(p);
 	}

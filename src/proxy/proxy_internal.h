@@ -27,6 +27,8 @@ enum ev_tag { EV_LISTEN_HTTP, EV_LISTEN_SOCKS, EV_LISTEN_TPROXY, EV_DNS, EV_STOP
 				 * destination (a protocol where the server speaks first, like SSH) */
 #define PROXY_DNS_SEEN 1024  /* (address, name) pairs the DNS resolver answered, newest kept */
 #define PROXY_DNS_TTL 30
+#define PROXY_PIPE_SZ (256 * 1024) /* each relay direction's pipe, for the first connections: */
+#define PROXY_BIG_PIPE_CONNS 24
 
 struct listener {
 	enum ev_tag tag;
@@ -123,6 +125,7 @@ struct proxy {
 	struct listener *lis;
 	size_t n_lis;
 	bool listening;
+	bool accept_paused; /* accept() ran out of descriptors: retried every tick */
 	int64_t now;
 	struct conn *conns;
 	size_t n_conns;

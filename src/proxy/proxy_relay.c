@@ -171,6 +171,13 @@ int relay_start(struct conn *c)
 {
 	if (make_pipe(&c->dir[0]) < 0 || make_pipe(&c->dir[1]) < 0)
 		return -1;
+	/* Bigger pipes mean fewer splice rounds per megabyte. Pipe pages count against a per-user
+	 * quota (fs.pipe-user-pages-soft) that the sandboxed command shares when cordon is not root,
+	 * and past it every new pipe of that user shrinks to two pages: so only the first connections
+	 * get them, keeping well under a quarter of the default quota. */
+	if (c->p->n_conns <= PROXY_BIG_PIPE_CONNS)
+		for (int i = 0; i < 2; i++)
+			fcntl(c->dir[i].w, F_SETPIPE_SZ, PROXY_PIPE_SZ);
 	int sz = fcntl(c->dir[0].w, F_GETPIPE_SZ);
 	int sz1 = fcntl(c->dir[1].w, F_GETPIPE_SZ);
 	if (sz <= 0 || sz1 <= 0)

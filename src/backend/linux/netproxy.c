@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -141,7 +142,21 @@ int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cor
 {
 	for (int i = 0; i < NP_NFDS; i++)
 		np->fds[i] = fds[i];
+	/* A relayed connection holds six descriptors (two sockets, two pipes): raise cordon's own soft
+	 * limit (the sandbox was cloned already and keeps its own), and never accept more than fit. */
+	struct rlimit rl;
+	size_t max_conns = 512;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY && (rl.rlim_cur - 64) / 6 < max_conns)
+			max_conns = rl.rlim_cur > 64 + 6 ? (size_t)((rl.rlim_cur - 64) / 6) : 1;
+	}
 	struct proxy_opts o = {
+		.max_conns = max_conns,
 		.transparent_fds = &np->fds[NP_TPROXY],
 		.n_transparent = np->fds[NP_TPROXY] >= 0,
 		.has_dns = np->fds[NP_DNS] >= 0,

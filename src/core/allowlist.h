@@ -53,7 +53,7 @@ bool allowlist_name_listed(const struct allowlist *al, const char *name);
 
 /* The rule's argument as the user gave it ("*.evil.com"). */
 const char *allowlist_describe_rule(const struct al_rule *r);
-/* "--allow" or "--deny": with the text above, "denied by rule `--deny *.evil.com`". */
+/* "--allow" or "--deny": with the text above, the proxy says "denied by --deny *.evil.com". */
 const char *allowlist_rule_flag(const struct al_rule *r);
 enum al_kind allowlist_rule_kind(const struct al_rule *r);
 

@@ -540,6 +540,12 @@ void proxy_record_denial(struct proxy *p, const char *host, uint16_t port, const
 			goto out;
 		}
 	}
+	if (p->n_den == PROXY_MAX_DENIALS) {
+		/* The sandbox chooses the names: past the cap they are counted, not kept, so that it
+		 * cannot grow cordon's memory or make each record cost more. */
+		p->den_dropped++;
+		goto out;
+	}
 	if (p->n_den == p->cap_den) {
 		size_t ncap = p->cap_den ? p->cap_den * 2 : 8;
 		struct proxy_denial *n = realloc(p->den, ncap * sizeof(*n));
@@ -556,6 +562,14 @@ void proxy_record_denial(struct proxy *p, const char *host, uint16_t port, const
 	d->count = 1;
 out:
 	pthread_mutex_unlock(&p->dmu);
+}
+
+size_t proxy_denials_dropped(struct proxy *p)
+{
+	pthread_mutex_lock(&p->dmu);
+	size_t n = p->den_dropped;
+	pthread_mutex_unlock(&p->dmu);
+	return n;
 }
 
 size_t proxy_denials(struct proxy *p, struct proxy_denial *out, size_t max)

@@ -77,9 +77,11 @@ int proxy_run(struct proxy *p);
 /* Asks proxy_run() to return. Safe from any thread and from a signal handler. */
 void proxy_stop(struct proxy *p);
 
-/* Copies up to `max` denials, in the order first seen, into out; returns how many there are in all.
- * Safe from any thread, during or after proxy_run(). */
+/* Copies up to `max` denials, in the order first seen, into out; returns how many there are in all
+ * (at most 256 distinct ones are kept). Safe from any thread, during or after proxy_run(). */
 size_t proxy_denials(struct proxy *p, struct proxy_denial *out, size_t max);
+/* How many denials came after the 256 distinct ones were kept: counted, not kept. */
+size_t proxy_denials_dropped(struct proxy *p);
 
 /* Stops and joins the resolver threads and frees the engine; NULL is a no-op. Not while running. */
 void proxy_free(struct proxy *p);

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,21 +21,57 @@
 
 /* ---- loopback: only `localhost:PORT` rules reach the host's own services */
 
-/* 127.0.0.0/8, 0.0.0.0/8, ::1, :: and their IPv4-mapped forms: all of them reach this host. */
-static bool addr_is_local(const struct proxy_addr *a)
+static void refresh_local(struct proxy *p)
+{
+	if (p->local_at && p->now - p->local_at < 1000)
+		return;
+	p->local_at = p->now ? p->now : 1;
+	struct ifaddrs *all;
+	if (getifaddrs(&all) < 0)
+		return; /* keep the last list */
+	size_t n = 0;
+	for (struct ifaddrs *i = all; i && n < PROXY_MAX_LOCAL; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			p->local[n].family = 4;
+			memcpy(p->local[n++].b, &((const struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			p->local[n].family = 6;
+			memcpy(p->local[n++].b, &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		}
+	}
+	freeifaddrs(all);
+	p->n_local = n;
+}
+
+/* 127.0.0.0/8, 0.0.0.0/8, ::1, ::, their IPv4-mapped forms, and every address of this host's
+ * interfaces: all of them reach this host. */
+bool proxy_addr_is_local(struct proxy *p, const struct proxy_addr *a)
 {
 	const uint8_t *b;
+	int fam = 4;
 	if (a->ss.ss_family == AF_INET) {
 		b = (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
-		return b[0] == 127 || b[0] == 0;
-	}
-	if (a->ss.ss_family != AF_INET6)
+	} else if (a->ss.ss_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(v6) || IN6_IS_ADDR_UNSPECIFIED(v6))
+			return true;
+		b = v6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(v6))
+			b += 12;
+		else
+			fam = 6;
+	} else {
 		return true; /* not something to dial */
-	const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-	if (IN6_IS_ADDR_LOOPBACK(v6) || IN6_IS_ADDR_UNSPECIFIED(v6))
+	}
+	if (fam == 4 && (b[0] == 127 || b[0] == 0))
 		return true;
-	b = v6->s6_addr;
-	return IN6_IS_ADDR_V4MAPPED(v6) && (b[12] == 127 || b[12] == 0);
+	refresh_local(p);
+	for (size_t i = 0; i < p->n_local; i++)
+		if (p->local[i].family == fam && memcmp(p->local[i].b, b, fam == 4 ? 4 : 16) == 0)
+			return true;
+	return false;
 }
 
 /* Whether a `localhost:PORT` rule allows exactly this port (and no --deny refuses it). */
@@ -188,7 +225,7 @@ int dial_on_resolved(struct conn *c, struct rjob *j)
 	size_t n = 0;
 	char local[INET6_ADDRSTRLEN] = "";
 	for (int i = 0; i < j->rc && i < PROXY_MAX_ADDRS; i++) {
-		if (!addr_is_local(&j->addrs[i])) {
+		if (!proxy_addr_is_local(c->p, &j->addrs[i])) {
 			ok[n++] = j->addrs[i];
 			continue;
 		}
@@ -335,7 +372,7 @@ int dial_start(struct conn *c, const char *host, uint16_t port)
 	struct proxy_addr a[2];
 	if (fam) {
 		make_addr(&a[0], fam, ip, port);
-		if (addr_is_local(&a[0]) && !localhost_allowed(p, port))
+		if (proxy_addr_is_local(p, &a[0]) && !localhost_allowed(p, port))
 			return deny(c, "a local address (only --allow localhost:PORT reaches it)");
 		return dial_addrs(c, a, 1);
 	}

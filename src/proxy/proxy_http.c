@@ -85,6 +85,21 @@ static int rewrite_head(struct conn *c, const struct hh_request *rq)
 	return wbuf_set(w, "Connection: close\r\n\r\n", 21);
 }
 
+int http_queue_first(struct conn *c)
+{
+	struct hh_request rq;
+	size_t used = 0;
+	if (c->in_len && http_head_parse(c->in, c->in_len, &rq, &used) == HH_DONE && !rq.connect) {
+		if (rewrite_head(c, &rq) < 0 ||
+		    wbuf_set(&c->up.out, c->in + rq.head_len, c->in_len - rq.head_len) < 0)
+			return -1;
+	} else if (wbuf_set(&c->up.out, c->in, c->in_len) < 0) {
+		return -1;
+	}
+	c->in_len = 0;
+	return 0;
+}
+
 static int head_done(struct conn *c, const struct hh_request *rq)
 {
 	if (rq->form == HH_FORM_ORIGIN)

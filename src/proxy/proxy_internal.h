@@ -27,6 +27,8 @@ enum ev_tag { EV_LISTEN_HTTP, EV_LISTEN_SOCKS, EV_LISTEN_TPROXY, EV_DNS, EV_STOP
 				 * destination (a protocol where the server speaks first, like SSH) */
 #define PROXY_DNS_SEEN 1024  /* (address, name) pairs the DNS resolver answered, newest kept */
 #define PROXY_DNS_TTL 30
+#define PROXY_MAX_LOCAL 64
+#define PROXY_MAX_DENIALS 256 /* distinct (host, port, reason) kept; the rest are only counted */
 #define PROXY_PIPE_SZ (256 * 1024) /* each relay direction's pipe, for the first connections: */
 #define PROXY_BIG_PIPE_CONNS 24
 
@@ -126,6 +128,14 @@ struct proxy {
 	size_t n_lis;
 	bool listening;
 	bool accept_paused; /* accept() ran out of descriptors: retried every tick */
+	/* This host's interface addresses (refreshed at most once a second): dialling one reaches the
+	 * host's own services, as 127.0.0.1 does. */
+	struct local_addr {
+		int family; /* 4 or 6 */
+		uint8_t b[16];
+	} local[PROXY_MAX_LOCAL];
+	size_t n_local;
+	int64_t local_at;
 	int64_t now;
 	struct conn *conns;
 	size_t n_conns;
@@ -150,6 +160,7 @@ struct proxy {
 	pthread_mutex_t dmu;
 	struct proxy_denial *den;
 	size_t n_den, cap_den;
+	size_t den_dropped; /* denials past PROXY_MAX_DENIALS distinct ones */
 };
 
 /* proxy.c */
@@ -160,6 +171,8 @@ void proxy_record_denial(struct proxy *p, const char *host, uint16_t port, const
 
 /* proxy_dial.c: check, resolve, connect. Each returns 0, or -1 when the connection must be closed. */
 int dial_start(struct conn *c, const char *host, uint16_t port);
+/* Loopback, the unspecified address, or an address of one of this host's interfaces. */
+bool proxy_addr_is_local(struct proxy *p, const struct proxy_addr *a);
 int dial_on_connect(struct conn *c);
 int dial_on_resolved(struct conn *c, struct rjob *j);
 int resolver_start(struct proxy *p);
@@ -182,6 +195,10 @@ int linger_on_event(struct conn *c);
 int http_on_read(struct conn *c);
 int http_dial_done(struct conn *c, enum dial_result r, const char *reason);
 int http_timeout(struct conn *c);
+/* Queues c->in for upstream: an HTTP head in it is rewritten like a forwarded request (hop-by-hop
+ * headers dropped, Connection: close), so that a checked connection carries that one request and no
+ * second one for another host; anything else goes as it is. */
+int http_queue_first(struct conn *c);
 
 /* proxy_socks.c */
 int socks_on_read(struct conn *c);

@@ -102,9 +102,8 @@ static int check_first_bytes(struct conn *c, struct relay_dir *d)
 	}
 	return -1;
 pass:
-	if (c->in_len && wbuf_set(&c->up.out, c->in, c->in_len) < 0)
+	if (http_queue_first(c) < 0)
 		return -1;
-	c->in_len = 0;
 	c->check_sni = false;
 	return 1;
 }

@@ -77,16 +77,20 @@ static void remember(struct proxy *p, const uint8_t ip[4], const char *name)
 	p->seen_next = (p->seen_next + 1) % PROXY_DNS_SEEN;
 }
 
-/* An HTTP method: 1 to 16 capital letters and a space. */
+/* An HTTP request line: a method of 1 to 16 capital letters and a space, as clients send; or any
+ * first line naming an HTTP version, as a lenient server might still take. -1: too short to tell. */
 static int looks_http(const uint8_t *b, size_t len)
 {
+	const uint8_t *nl = memchr(b, '\n', len);
+	if (nl && memmem(b, (size_t)(nl - b), " HTTP/", 6))
+		return 1;
 	for (size_t i = 0; i < len && i <= 16; i++) {
 		if (b[i] == ' ')
 			return i > 0 ? 1 : 0;
 		if (b[i] < 'A' || b[i] > 'Z')
 			return 0;
 	}
-	return len <= 16 ? -1 : 0; /* -1: too short to tell */
+	return len <= 16 ? -1 : 0;
 }
 
 enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size_t cap)
@@ -94,6 +98,8 @@ enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size
 	size_t used = 0;
 	if (len == 0)
 		return FB_NEED_MORE;
+	if (b[0] == '\r' || b[0] == '\n')
+		return FB_BAD; /* no client starts so; a server may skip it and read a Host after it */
 	if (b[0] == 0x16) { /* a TLS handshake record */
 		struct tls_hello h;
 		enum tls_status st = tls_sni_parse(b, len, &h, &used);
@@ -137,9 +143,8 @@ static int decide(struct conn *c, const char *named)
 				    "an address no allowed name resolved to (an IP needs an IP --allow rule)");
 		return reset(c);
 	}
-	if (c->in_len && wbuf_set(&c->up.out, c->in, c->in_len) < 0)
+	if (http_queue_first(c) < 0)
 		return -1;
-	c->in_len = 0;
 	c->pin_orig = true;
 	/* Named by the DNS table alone: whatever the client sends first is checked in the relay. */
 	c->verify_later = named == NULL;
@@ -281,9 +286,8 @@ void dns_on_resolved(struct proxy *p, struct rjob *j)
 		uint8_t addrs[PROXY_MAX_ADDRS * 4];
 		size_t n = 0;
 		for (int i = 0; i < j->rc && i < PROXY_MAX_ADDRS; i++) {
-			if (j->addrs[i].ss.ss_family != AF_INET || v4_bytes(&j->addrs[i])[0] == 127 ||
-			    v4_bytes(&j->addrs[i])[0] == 0)
-				continue; /* this host's addresses mean the sandbox's own loopback inside */
+			if (j->addrs[i].ss.ss_family != AF_INET || proxy_addr_is_local(p, &j->addrs[i]))
+				continue; /* this host's addresses are refused anyway (only localhost:PORT) */
 			memcpy(addrs + 4 * n, v4_bytes(&j->addrs[i]), 4);
 			remember(p, addrs + 4 * n, d->q.name);
 			n++;

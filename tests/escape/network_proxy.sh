@@ -87,6 +87,7 @@ HOSTS=$LOGS/hosts
 	grep -E '^[[:space:]]*(127\.|::1[[:space:]])' /etc/hosts
 	echo "198.51.100.2 allowed.test www.wild.test a.b.wild.test wild.test bad.wild.test other.test"
 	echo "198.51.100.3 third.test"
+	echo "198.51.100.1 self.test"
 } >"$HOSTS"
 chmod 0644 "$HOSTS"
 mount --bind "$HOSTS" /etc/hosts || bail_out "cannot bind-mount the test hosts file on /etc/hosts"
@@ -167,10 +168,46 @@ def handle(kind, name, c, peer):
         pass
     c.close()
 
+def handle_ka(name, c, peer):
+    # An HTTP/1.1 server that keeps the connection open unless the request says Connection: close,
+    # as real servers do: a second request on one connection reaches it.
+    note("accept %s from %s" % (name, peer[0]))
+    c.settimeout(3)
+    data = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in data:
+                d = c.recv(4096)
+                if not d:
+                    return
+                data += d
+            head, data = data.split(b"\r\n\r\n", 1)
+            lines = head.split(b"\r\n")
+            host = "-"
+            close = False
+            for l in lines[1:]:
+                if l.lower().startswith(b"host:"):
+                    host = l[5:].strip().decode("latin1")
+                if l.lower().startswith(b"connection:") and b"close" in l.lower():
+                    close = True
+            first = lines[0].decode("latin1")
+            note("request %s %r host=%s" % (name, first, host))
+            body = ("marker %s %s\n" % (name, first)).encode()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            if close:
+                return
+    except OSError:
+        pass
+    finally:
+        c.close()
+
 def serve_tcp(kind, s, name):
     while True:
         c, peer = s.accept()
-        threading.Thread(target=handle, args=(kind, name, c, peer), daemon=True).start()
+        if kind == "ka":
+            threading.Thread(target=handle_ka, args=(name, c, peer), daemon=True).start()
+        else:
+            threading.Thread(target=handle, args=(kind, name, c, peer), daemon=True).start()
 
 def serve_udp(s, name):
     while True:
@@ -306,11 +343,11 @@ LOLOG=$LOGS/lo.log   # the host's loopback servers
 # on stderr); np_cleanup kills them by pid.
 (
 	ip netns exec "$NS" "$PY" "$T/bin/np_server.py" "$SRVLOG" \
-		http:198.51.100.2:80 http:198.51.100.2:8080 http:198.51.100.2:9999 http:198.51.100.3:8080 \
+		http:198.51.100.2:80 http:198.51.100.2:8080 http:198.51.100.2:9999 http:198.51.100.3:8080 ka:198.51.100.2:8081 \
 		tls:198.51.100.2:443 tls:198.51.100.3:443 udp:198.51.100.2:9999 udp:198.51.100.2:53 \
 		>"$LOGS/srv.out" 2>&1 </dev/null &
 	echo $! >"$LOGS/srv.pid"
-	"$PY" "$T/bin/np_server.py" "$LOLOG" http:127.0.0.1:0 http:127.0.0.1:0 >"$LOGS/lo.out" 2>&1 </dev/null &
+	"$PY" "$T/bin/np_server.py" "$LOLOG" http:127.0.0.1:0 http:127.0.0.1:0 http:198.51.100.1:0 >"$LOGS/lo.out" 2>&1 </dev/null &
 	echo $! >"$LOGS/lo.pid"
 )
 SERVER_PIDS=("$(cat "$LOGS/srv.pid")" "$(cat "$LOGS/lo.pid")")
@@ -318,7 +355,8 @@ wait_for 100 grep -q '^ready' "$LOGS/srv.out" || bail_out "the test host's serve
 wait_for 100 grep -q '^ready' "$LOGS/lo.out" || bail_out "the loopback servers did not start: $(cat "$LOGS/lo.out")"
 PA=$(awk '/^listening/ {print $4}' "$LOGS/lo.out" | sed -n 1p) # allowed as localhost:PA
 PB=$(awk '/^listening/ {print $4}' "$LOGS/lo.out" | sed -n 2p) # never allowed
-[[ -n $PA && -n $PB ]] || bail_out "no loopback ports: $(cat "$LOGS/lo.out")"
+PC=$(awk '/^listening/ {print $4}' "$LOGS/lo.out" | sed -n 3p) # on the host's own veth address
+[[ -n $PA && -n $PB && -n $PC ]] || bail_out "no host ports: $(cat "$LOGS/lo.out")"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -367,11 +405,14 @@ curl -sS -m5 --noproxy '*' "http://198.51.100.2/$ctl" >/dev/null 2>&1
 curl -sS -m5 --noproxy '*' "http://198.51.100.3:8080/$ctl" >/dev/null 2>&1
 curl -sS -m5 --noproxy '*' "http://127.0.0.1:$PA/$ctl" >/dev/null 2>&1
 curl -sS -m5 --noproxy '*' "http://127.0.0.1:$PB/$ctl" >/dev/null 2>&1
+curl -sS -m5 --noproxy '*' "http://198.51.100.1:$PC/$ctl" >/dev/null 2>&1
+curl -sS -m5 --noproxy '*' "http://198.51.100.2:8081/$ctl" >/dev/null 2>&1
 "$PY" "$CL" udp 198.51.100.2 9999 "$ctl" >/dev/null
 "$PY" "$CL" tls 198.51.100.3 443 third.test >/dev/null
 wait_for 30 grep -q 'data 198.51.100.3:443 .*names=third.test' "$SRVLOG"
 missing=()
-for s in 198.51.100.2:8080 198.51.100.2:9999 198.51.100.2:80 198.51.100.3:8080 "127.0.0.1:$PA" "127.0.0.1:$PB"; do
+for s in 198.51.100.2:8080 198.51.100.2:9999 198.51.100.2:80 198.51.100.3:8080 "127.0.0.1:$PA" "127.0.0.1:$PB" \
+	"198.51.100.1:$PC" 198.51.100.2:8081; do
 	req_at "$s" "$ctl" || missing+=("$s")
 done
 grep -qF "datagram udp/198.51.100.2:9999 from 198.51.100.1 b'$ctl'" "$SRVLOG" || missing+=(udp/198.51.100.2:9999)
@@ -785,6 +826,40 @@ if [[ $RC == 125 && $ERR == *"--allow \`a b\`"* && ! -e $marker ]]; then
 	ok "a bad rule (--allow 'a b'): exit 125, the message names it, the command does not run"
 else
 	not_ok "a bad rule (--allow 'a b'): exit 125, the message names it, the command does not run" "$(what_happened)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# A second request on a kept-alive connection (found by an attacker review): the first names the
+# allowed host, the second another one on the same address. The server here keeps connections
+# open as HTTP/1.1 servers do; cordon must make the checked request the connection's only one.
+t1=$(tag ka-first) t2=$(tag ka-second)
+DENIED_TAGS+=("$t2")
+px --allow allowed.test:8081 -- "$PY" "$CL" raw 198.51.100.2 8081 \
+	"GET /$t1 HTTP/1.1\\r\\nHost: allowed.test:8081\\r\\n\\r\\nGET /$t2 HTTP/1.1\\r\\nHost: wild.test:8081\\r\\n\\r\\n" allowed.test 0
+if req_at 198.51.100.2:8081 "$t1" && ! arrived "$t2"; then
+	ok "keep-alive: the checked request reaches the server, a second one for another host on the connection does not"
+else
+	not_ok "keep-alive: a second request for another host on one connection never reaches the server" \
+		"$(what_happened)" "$(logs_of "$t1")" "$(logs_of "$t2")"
+fi
+
+# A name resolving to one of the host's own addresses (not loopback): the host's services are only
+# reachable as localhost:PORT (found by an attacker review).
+t=$(tag self)
+DENIED_TAGS+=("$t")
+px --allow "self.test:$PC" -- curl -sS -m5 "http://self.test:$PC/$t"
+if [[ $OUT == *"local address"* ]] && ! arrived "$t"; then
+	ok "a name resolving to the host's own veth address is refused through the proxy (403, local address)"
+else
+	not_ok "a name resolving to the host's own address is refused through the proxy" "$(what_happened)" "$(logs_of "$t")"
+fi
+t=$(tag self-t)
+DENIED_TAGS+=("$t")
+px --allow "self.test:$PC" -- curl -sS -m5 --noproxy '*' "http://self.test:$PC/$t"
+if curl_reset && ! arrived "$t"; then
+	ok "a name resolving to the host's own veth address is refused transparently (reset)"
+else
+	not_ok "a name resolving to the host's own address is refused transparently" "$(what_happened)" "$(logs_of "$t")"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -823,6 +823,15 @@ static void test_dns(void **state)
 	assert_int_equal(d[0].port, 0);
 	assert_string_equal(d[1].host, "nope.test");
 	assert_string_equal(d[2].host, "x.evil.test");
+	assert_int_equal(proxy_denials_dropped(e.p), 0);
+	/* The sandbox chooses the names: past 256 distinct denials they are counted, not kept. */
+	for (int i = 0; i < 300; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "n%d.test", i);
+		dns_ask(dns, name, 1, r, sizeof(r));
+	}
+	assert_int_equal(proxy_denials(e.p, NULL, 0), 256);
+	assert_int_equal(proxy_denials_dropped(e.p), 300 + 3 - 256);
 	env_stop(&e);
 	close(dns);
 }

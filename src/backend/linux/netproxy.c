@@ -176,7 +176,7 @@ void lx_netproxy_report(struct lx_netproxy *np, FILE *f)
 {
 	if (!np || !np->engine)
 		return;
-	struct proxy_denial d[32];
+	static struct proxy_denial d[256];
 	size_t n = proxy_denials(np->engine, d, ARRAY_LEN(d));
 	for (size_t i = 0; i < n && i < ARRAY_LEN(d); i++) {
 		char times[32] = "";
@@ -187,8 +187,10 @@ void lx_netproxy_report(struct lx_netproxy *np, FILE *f)
 		else
 			fprintf(f, "cordon: denied DNS lookup %s: %s%s\n", d[i].host, d[i].reason, times);
 	}
-	if (n > ARRAY_LEN(d))
-		fprintf(f, "cordon: ... and %zu more denied destinations\n", n - ARRAY_LEN(d));
+	size_t dropped = proxy_denials_dropped(np->engine);
+	if (n > ARRAY_LEN(d) || dropped)
+		fprintf(f, "cordon: ... and %zu more denials past the first %zu destinations\n",
+			dropped + (n > ARRAY_LEN(d) ? n - ARRAY_LEN(d) : 0), ARRAY_LEN(d));
 }
 
 void lx_netproxy_stop(struct lx_netproxy *np)

@@ -81,6 +81,18 @@ static char *finish(json_t *r)
 	return line;
 }
 
+/* Adds `fields` (an object, stolen; NULL when building it failed) to r, then finishes r. */
+static char *finish_with(json_t *r, json_t *fields)
+{
+	if (!r || !fields || json_object_update_new(r, fields) < 0) {
+		json_decref(r);
+		if (!r)
+			json_decref(fields);
+		return NULL;
+	}
+	return finish(r);
+}
+
 static json_t *string_array(char *const *v, size_t n)
 {
 	json_t *arr = json_array();
@@ -110,67 +122,47 @@ static json_t *policy_json(const struct cordon_policy *p, enum cordon_network ne
 char *audit_start(const struct audit_ctx *a, int64_t ts_ms, const char *version, char *const *argv, const char *cwd,
 		  uint32_t uid, const struct cordon_policy *p, enum cordon_network network, const char *const *layers)
 {
-	json_t *r = record(a, ts_ms, "start");
-	if (r && json_object_update_new(r, json_pack("{s:s, s:o, s:s, s:i, s:o, s:o}", "version", version, "argv",
-						     string_array(argv, SIZE_MAX), "cwd", cwd, "uid", (json_int_t)uid,
-						     "policy", policy_json(p, network), "layers",
-						     string_array((char *const *)layers, SIZE_MAX))) < 0) {
-		json_decref(r);
-		r = NULL;
-	}
-	return finish(r);
+	json_t *f = json_pack("{s:s, s:o, s:s, s:i, s:o, s:o}", "version", version, "argv", string_array(argv, SIZE_MAX),
+			      "cwd", cwd, "uid", (json_int_t)uid, "policy", policy_json(p, network), "layers",
+			      string_array((char *const *)layers, SIZE_MAX));
+	return finish_with(record(a, ts_ms, "start"), f);
 }
 
 char *audit_denial(const struct audit_ctx *a, int64_t ts_ms, enum audit_denial_kind kind, const char *target,
 		   uint16_t port, const char *rule)
 {
-	json_t *r = record(a, ts_ms, "denial");
-	if (r && (json_object_set_new(r, "kind", json_string(audit_denial_kind_name(kind))) < 0 ||
-		  json_object_set_new(r, "target", json_string(target ? target : "")) < 0 ||
-		  (port && json_object_set_new(r, "port", json_integer(port)) < 0) ||
-		  json_object_set_new(r, "rule", json_string(rule ? rule : "")) < 0)) {
-		json_decref(r);
-		r = NULL;
+	json_t *f = json_pack("{s:s, s:s}", "kind", audit_denial_kind_name(kind), "target", target ? target : "");
+	if (f && port && json_object_set_new(f, "port", json_integer(port)) < 0) {
+		json_decref(f);
+		f = NULL;
 	}
-	return finish(r);
+	if (f && json_object_set_new(f, "rule", json_string(rule ? rule : "")) < 0) {
+		json_decref(f);
+		f = NULL;
+	}
+	return finish_with(record(a, ts_ms, "denial"), f);
 }
 
 char *audit_net(const struct audit_ctx *a, int64_t ts_ms, const char *host, uint16_t port, const char *address,
 		bool allowed, uint64_t bytes_out, uint64_t bytes_in, int64_t duration_ms)
 {
-	json_t *r = record(a, ts_ms, "net");
-	if (r && json_object_update_new(r, json_pack("{s:s, s:i, s:s?, s:s, s:I, s:I, s:I}", "host", host, "port",
-						     (int)port, "address", address, "verdict",
-						     allowed ? "allowed" : "denied", "bytes_out", (json_int_t)bytes_out,
-						     "bytes_in", (json_int_t)bytes_in, "duration_ms",
-						     (json_int_t)duration_ms)) < 0) {
-		json_decref(r);
-		r = NULL;
-	}
-	return finish(r);
+	json_t *f = json_pack("{s:s, s:i, s:s?, s:s, s:I, s:I, s:I}", "host", host, "port", (int)port, "address", address,
+			      "verdict", allowed ? "allowed" : "denied", "bytes_out", (json_int_t)bytes_out, "bytes_in",
+			      (json_int_t)bytes_in, "duration_ms", (json_int_t)duration_ms);
+	return finish_with(record(a, ts_ms, "net"), f);
 }
 
 char *audit_file(const struct audit_ctx *a, int64_t ts_ms, enum audit_file_change change, const char *path,
 		 const char *from)
 {
-	json_t *r = record(a, ts_ms, "file");
-	if (r && json_object_update_new(r, json_pack("{s:s, s:s, s:s?}", "change", audit_file_change_name(change),
-						     "path", path, "from", from)) < 0) {
-		json_decref(r);
-		r = NULL;
-	}
-	return finish(r);
+	json_t *f = json_pack("{s:s, s:s, s:s?}", "change", audit_file_change_name(change), "path", path, "from", from);
+	return finish_with(record(a, ts_ms, "file"), f);
 }
 
 char *audit_end(const struct audit_ctx *a, int64_t ts_ms, int exit_status, int signal, int64_t wall_ms,
 		int64_t cpu_ms, uint64_t peak_memory)
 {
-	json_t *r = record(a, ts_ms, "end");
-	if (r && json_object_update_new(r, json_pack("{s:i, s:i, s:I, s:I, s:I}", "exit_status", exit_status, "signal",
-						     signal, "wall_ms", (json_int_t)wall_ms, "cpu_ms",
-						     (json_int_t)cpu_ms, "peak_memory", (json_int_t)peak_memory)) < 0) {
-		json_decref(r);
-		r = NULL;
-	}
-	return finish(r);
+	json_t *f = json_pack("{s:i, s:i, s:I, s:I, s:I}", "exit_status", exit_status, "signal", signal, "wall_ms",
+			      (json_int_t)wall_ms, "cpu_ms", (json_int_t)cpu_ms, "peak_memory", (json_int_t)peak_memory);
+	return finish_with(record(a, ts_ms, "end"), f);
 }

@@ -213,6 +213,8 @@ int socks_dial_done(struct conn *c, enum dial_result r);
 enum first_bytes { FB_NEED_MORE, FB_NAME, FB_NONE, FB_BAD };
 enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size_t cap);
 int tproxy_accept(struct proxy *p, struct conn *c);
+/* A refused transparent connection is reset, not closed: the client sees ECONNRESET at once. -1. */
+int tproxy_reset(struct conn *c);
 int tproxy_on_read(struct conn *c);
 int tproxy_timeout(struct conn *c);
 int tproxy_dial_done(struct conn *c, enum dial_result r);

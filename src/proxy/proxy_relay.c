@@ -96,11 +96,7 @@ static int check_first_bytes(struct conn *c, struct relay_dir *d)
 	else
 		goto pass;
 	proxy_record_denial(c->p, c->host, c->port, reason);
-	if (c->tproxy) { /* transparent refusals are resets, as everywhere in that mode */
-		struct linger l = {.l_onoff = 1, .l_linger = 0};
-		setsockopt(c->cl.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	}
-	return -1;
+	return c->tproxy ? tproxy_reset(c) : -1; /* transparent refusals are resets, as everywhere there */
 pass:
 	if (http_queue_first(c) < 0)
 		return -1;

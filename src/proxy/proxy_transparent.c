@@ -44,8 +44,7 @@ static const uint8_t *v4_bytes(const struct proxy_addr *a)
 	return (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
 }
 
-/* A refused connection is reset, not closed: the client sees ECONNRESET at once. */
-static int reset(struct conn *c)
+int tproxy_reset(struct conn *c)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 	setsockopt(c->cl.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
@@ -130,7 +129,7 @@ enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size
 static int refuse(struct conn *c, const char *reason)
 {
 	proxy_record_denial(c->p, c->host, c->port, reason);
-	return reset(c);
+	return tproxy_reset(c);
 }
 
 /* The destination's name is known (or known to be missing): check and dial it. */
@@ -141,16 +140,14 @@ static int decide(struct conn *c, const char *named)
 	if (!name) {
 		proxy_record_denial(p, c->host, c->port,
 				    "an address no allowed name resolved to (an IP needs an IP --allow rule)");
-		return reset(c);
+		return tproxy_reset(c);
 	}
 	if (http_queue_first(c) < 0)
 		return -1;
 	c->pin_orig = true;
 	/* Named by the DNS table alone: whatever the client sends first is checked in the relay. */
 	c->verify_later = named == NULL;
-	char host[256];
-	snprintf(host, sizeof(host), "%s", name);
-	return dial_start(c, host, c->port);
+	return dial_start(c, name, c->port);
 }
 
 int tproxy_accept(struct proxy *p, struct conn *c)
@@ -212,7 +209,7 @@ int tproxy_dial_done(struct conn *c, enum dial_result r)
 {
 	if (r == DIAL_OK)
 		return relay_start(c);
-	return reset(c);
+	return tproxy_reset(c);
 }
 
 /* ---- DNS */

@@ -72,8 +72,8 @@ struct allowlist;
 struct lx_netproxy;
 struct cordon_policy;
 /* The variables that point programs at the proxy (set over any inherited ones). */
-extern const char *const lx_proxy_env[];
-#define ARRAY_LEN_PROXY_ENV 8
+#define LX_PROXY_ENV_N 8
+extern const char *const lx_proxy_env[LX_PROXY_ENV_N + 1];
 int lx_netproxy_new(const struct cordon_policy *p, struct lx_netproxy **out, struct cordon_error **err);
 const struct allowlist *lx_netproxy_allowlist(const struct lx_netproxy *np);
 /* In init: makes the sockets and, where the kernel allows, the transparent redirect. */

@@ -35,7 +35,7 @@ struct lx_netproxy {
 	int fds[NP_NFDS];
 };
 
-const char *const lx_proxy_env[] = {
+const char *const lx_proxy_env[LX_PROXY_ENV_N + 1] = {
 	"HTTP_PROXY=http://127.0.0.1:" NP_HTTP_PORT_S,
 	"HTTPS_PROXY=http://127.0.0.1:" NP_HTTP_PORT_S,
 	"ALL_PROXY=socks5h://127.0.0.1:" NP_SOCKS_PORT_S,
@@ -109,7 +109,7 @@ int lx_netproxy_listen(const struct allowlist *al, int fds[NP_NFDS], bool *trans
 	/* Transparent mode is a convenience on top: without it nothing gets out but through the two
 	 * listeners above, so a kernel without nftables in a user namespace only loses it. */
 	struct cordon_error *terr = NULL;
-	uint16_t ports[64];
+	uint16_t ports[LX_MAX_HOST_PORTS];
 	size_t n = allowlist_localhost_ports(al, ports, ARRAY_LEN(ports));
 	if ((fds[NP_TPROXY] = listen_on(SOCK_STREAM, 0, &terr)) < 0 || (fds[NP_DNS] = listen_on(SOCK_DGRAM, 53, &terr)) < 0)
 		goto degrade;

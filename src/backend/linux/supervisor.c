@@ -572,7 +572,7 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 			goto out;
 		}
 	}
-	const char *forced[4 + ARRAY_LEN_PROXY_ENV] = {"CORDON_SANDBOX=1"};
+	const char *forced[3 + LX_PROXY_ENV_N] = {"CORDON_SANDBOX=1"};
 	size_t nf = 1;
 	if (plan.fs_restricted)
 		forced[nf++] = "TMPDIR=/tmp";

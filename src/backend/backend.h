@@ -16,6 +16,11 @@ struct run_request {
 	bool verbose;         /* print the plan and the enforcing layers on stderr */
 	bool explain_only;    /* resolve and compile, print the plan, run nothing */
 	const struct strv *config_files; /* configuration files read; refused when inside a writable root */
+	/* Auditing (docs/audit.md): the log (NULL: the default daily file; "-": stderr), or no log and no
+	 * observer at all with `no_audit`; `report`: the JSON report's file (NULL: denials on stderr). */
+	const char *audit_path;
+	bool no_audit;
+	const char *report_path;
 };
 
 struct cordon_backend {

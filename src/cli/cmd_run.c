@@ -23,6 +23,7 @@ enum {
 	OPT_MODE = 0x100, OPT_WRITABLE, OPT_PROTECT, OPT_NO_DEFAULT_PROTECT, OPT_DENY_READ, OPT_NO_DEFAULT_DENY_READ,
 	OPT_NETWORK, OPT_ENV, OPT_ENV_KEEP, OPT_ENV_CLEAR, OPT_TIMEOUT, OPT_MEMORY, OPT_MAX_PROCS, OPT_CPU_SECONDS,
 	OPT_FILE_SIZE, OPT_CONFIG, OPT_NO_USER_CONFIG, OPT_ALLOW_DEGRADED, OPT_EXPLAIN, OPT_ALLOW, OPT_DENY,
+	OPT_AUDIT, OPT_NO_AUDIT, OPT_REPORT,
 };
 
 static const struct option run_opts[] = {
@@ -48,6 +49,9 @@ static const struct option run_opts[] = {
 	{"no-user-config", no_argument, NULL, OPT_NO_USER_CONFIG},
 	{"allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED},
 	{"explain", no_argument, NULL, OPT_EXPLAIN},
+	{"audit", required_argument, NULL, OPT_AUDIT},
+	{"no-audit", no_argument, NULL, OPT_NO_AUDIT},
+	{"report", required_argument, NULL, OPT_REPORT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -81,6 +85,11 @@ static void run_help(void)
 	       "      --config FILE         a policy file (JSON; see docs/config.md)\n"
 	       "      --no-user-config      do not read $XDG_CONFIG_HOME/cordon/config.json\n"
 	       "      --allow-degraded      run even when a guarantee cannot be enforced here (warns)\n"
+	       "      --audit FILE          append the audit log here (`-`: stderr; default: a file a\n"
+	       "                            day in $XDG_STATE_HOME/cordon/audit/; see docs/audit.md)\n"
+	       "      --no-audit            no audit log and no observer (denials only from the proxy)\n"
+	       "      --report FILE         after the command, write a JSON report with its exit\n"
+	       "                            status and denials (else denials go to stderr)\n"
 	       "      --explain             print the compiled plan and exit\n"
 	       "  -v, --verbose             print the plan on stderr before running\n\n"
 	       "Exit status: the command's; 128+N on signal N; 124 on timeout; 125 when cordon failed;\n"
@@ -116,6 +125,9 @@ struct run_flags {
 	bool no_user_config;
 	bool verbose;
 	bool explain;
+	const char *audit;
+	bool no_audit;
+	const char *report;
 };
 
 static int parse_opt(struct run_flags *f, int c, const char *arg)
@@ -181,6 +193,19 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 		return cordon_policy_allow_degraded(p, true);
 	case OPT_EXPLAIN:
 		f->explain = true;
+		return 0;
+	case OPT_AUDIT:
+		if (!arg[0])
+			return cli_usage_error("run", "--audit: expected a file, or `-` for stderr"), -1;
+		f->audit = arg;
+		return 0;
+	case OPT_NO_AUDIT:
+		f->no_audit = true;
+		return 0;
+	case OPT_REPORT:
+		if (!arg[0] || strcmp(arg, "-") == 0)
+			return cli_usage_error("run", "--report `%s`: expected a file", arg), -1;
+		f->report = arg;
 		return 0;
 	case 'v':
 		f->verbose = true;
@@ -295,6 +320,10 @@ int cmd_run(int argc, char **argv)
 		cli_usage_error("run", "no command given");
 		goto out;
 	}
+	if (f.audit && f.no_audit) {
+		cli_usage_error("run", "--audit and --no-audit contradict each other");
+		goto out;
+	}
 	struct cordon_policy policy;
 	struct strv read_files = {0};
 	struct cordon_error *err = NULL;
@@ -305,6 +334,7 @@ int cmd_run(int argc, char **argv)
 		struct run_request req = {
 			.policy = &policy, .argv = optind < argc ? argv + optind : none, .environ = environ,
 			.verbose = f.verbose, .explain_only = f.explain, .config_files = &read_files,
+			.audit_path = f.audit, .no_audit = f.no_audit, .report_path = f.report,
 		};
 		int rc = cordon_backend_linux.run(&req, &err);
 		status = rc < 0 ? cli_fail(err) : rc;

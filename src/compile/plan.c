@@ -50,6 +50,7 @@ void resolved_release(struct resolved *r)
 	rlist_release(&r->run_keep);
 	rlist_release(&r->sockets);
 	rlist_release(&r->read_deny);
+	free(r->audit_path);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -233,8 +234,10 @@ int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error
 	out->new_netns = r->network != CORDON_NETWORK_ON;
 	out->proxy = r->network == CORDON_NETWORK_PROXY;
 	out->fs_restricted = r->mode != CORDON_MODE_FULL_ACCESS;
+	/* Full access has no file boundary, but the audit log stays out of the command's reach. */
 	if (!out->fs_restricted)
-		return 0;
+		return r->audit_path && add_op(out, MOP_BIND_RO, r->audit_path) < 0 ? cerr_set(err, ENOMEM, "out of memory")
+										     : 0;
 
 	for (size_t i = 0; i < r->writable.n; i++) {
 		const char *w = r->writable.v[i].path;

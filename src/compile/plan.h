@@ -39,6 +39,7 @@ struct resolved {
 	struct rlist run_keep;  /* paths under /run kept visible (read-only), e.g. the resolver's */
 	struct rlist sockets;   /* the host's bound unix sockets the sandbox could see: masked */
 	struct rlist read_deny; /* deny-read paths outside the writable roots, existing or not: Landlock */
+	char *audit_path;       /* the audit log's file or directory (real path), or NULL: read-only always */
 };
 
 enum mop_kind {

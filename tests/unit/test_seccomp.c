@@ -3,21 +3,22 @@
  * a stale or hand-edited program cannot ship. */
 #include "unit.h"
 
+#include <errno.h>
 #include <linux/filter.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/linux/seccomp_rules.h"
 
-extern const unsigned char lx_filter_plain[], lx_filter_broker[];
-extern const size_t lx_filter_plain_len, lx_filter_broker_len;
-
-static void check(bool broker, const unsigned char *embedded, size_t embedded_len)
+static void check(enum lx_filter variant)
 {
 	struct cordon_error *err = NULL;
 	unsigned char *fresh = NULL;
 	size_t len = 0;
-	assert_int_equal(lx_seccomp_export(broker, &fresh, &len, &err), 0);
+	const unsigned char *embedded = lx_filters[variant].bpf;
+	size_t embedded_len = lx_filters[variant].len;
+	assert_int_equal(lx_seccomp_export(variant, &fresh, &len, &err), 0);
 	assert_null(err);
 	assert_int_equal(len, embedded_len);
 	assert_int_equal(len % sizeof(struct sock_filter), 0);
@@ -29,25 +30,39 @@ static void check(bool broker, const unsigned char *embedded, size_t embedded_le
 	free(fresh);
 }
 
-static void test_plain_matches(void **state)
+static void test_variants_match(void **state)
 {
 	(void)state;
-	check(false, lx_filter_plain, lx_filter_plain_len);
+	for (int v = 0; v < LX_FILTER_N; v++)
+		check((enum lx_filter)v);
+	/* Each variant adds rules to the one before: it is longer. */
+	for (int v = 1; v < LX_FILTER_N; v++)
+		assert_true(lx_filters[v].len > lx_filters[v - 1].len);
 }
 
-static void test_broker_matches(void **state)
+/* The observer's table of calls denied outright names real ones, with the errno the plain filter
+ * returns for them. */
+static void test_denied_table(void **state)
 {
 	(void)state;
-	check(true, lx_filter_broker, lx_filter_broker_len);
-	/* The broker variant adds rules: it is longer. */
-	assert_true(lx_filter_broker_len > lx_filter_plain_len);
+	assert_true(lx_denied_calls_n > 40);
+	bool saw_bpf = false, saw_io_uring = false;
+	for (size_t i = 0; i < lx_denied_calls_n; i++) {
+		assert_true(lx_denied_calls[i].nr >= 0);
+		if (strcmp(lx_denied_calls[i].name, "bpf") == 0)
+			saw_bpf = lx_denied_calls[i].nr == SYS_bpf && lx_denied_calls[i].err == EPERM;
+		if (strcmp(lx_denied_calls[i].name, "io_uring_setup") == 0)
+			saw_io_uring = lx_denied_calls[i].nr == SYS_io_uring_setup && lx_denied_calls[i].err == ENOSYS;
+	}
+	assert_true(saw_bpf);
+	assert_true(saw_io_uring);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_matches),
-		cmocka_unit_test(test_broker_matches),
+		cmocka_unit_test(test_variants_match),
+		cmocka_unit_test(test_denied_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,7 @@ struct guard {
 
 struct broker {
 	const struct plan *plan;
+	struct observer *obs;
 	struct guard *guards;
 	size_t n;
 	int notify_fd;
@@ -89,85 +90,6 @@ static const struct entry_call entry_calls[] = {
 	{SYS_renameat2, {{0, 1}, {2, 3}}, 2}, {SYS_unlink, {{-1, 0}}, 1},
 	{SYS_unlinkat, {{0, 1}}, 1},        {SYS_rmdir, {{-1, 0}}, 1},
 };
-
-/*
- * Reads the path at `addr` in the target's memory, page by page, as the kernel would: up to PATH_MAX
- * bytes including the NUL. Returns 0, or the errno the kernel itself would fail the call with
- * (EFAULT, ENAMETOOLONG): the broker then answers with it instead of letting the call go on.
- */
-static int read_path(pid_t pid, uint64_t addr, char buf[PATH_MAX])
-{
-	size_t got = 0;
-	while (got < PATH_MAX) {
-		size_t page_left = 4096 - ((addr + got) & 4095);
-		size_t want = page_left < PATH_MAX - got ? page_left : PATH_MAX - got;
-		struct iovec local = {.iov_base = buf + got, .iov_len = want};
-		struct iovec remote = {.iov_base = (void *)(uintptr_t)(addr + got), .iov_len = want};
-		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-		if (n <= 0)
-			return EFAULT;
-		if (memchr(buf + got, '\0', (size_t)n))
-			return 0;
-		got += (size_t)n;
-	}
-	return ENAMETOOLONG;
-}
-
-/* The sandbox-view path of /proc/PID/cwd or /proc/PID/fd/N. */
-static int view_path_of(pid_t pid, int dirfd, char *out, size_t cap)
-{
-	char link[64];
-	if (dirfd == AT_FDCWD)
-		snprintf(link, sizeof(link), "/proc/%d/cwd", pid);
-	else
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, dirfd);
-	ssize_t n = readlink(link, out, cap - 1);
-	if (n <= 0 || out[0] != '/')
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
-
-/* The last component of `path`, trailing slashes ignored ("" for "/"). */
-static void final_name(const char *path, char name[NAME_MAX + 1])
-{
-	size_t len = strlen(path);
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	size_t start = len;
-	while (start > 0 && path[start - 1] != '/')
-		start--;
-	size_t n = len - start;
-	if (n > NAME_MAX)
-		n = NAME_MAX + 1; /* longer than any name: matches nothing, the kernel refuses it */
-	memcpy(name, path + start, n < NAME_MAX + 1 ? n : NAME_MAX);
-	name[n < NAME_MAX + 1 ? n : NAME_MAX] = '\0';
-}
-
-/* The parent of `path` as an absolute path in the sandbox's view. -1 when it cannot be rebuilt
- * exactly (an unreadable base, or a result that does not fit): the caller then refuses. */
-static int parent_of(pid_t pid, int dirfd, const char *path, char *parent, size_t cap)
-{
-	char base[PATH_MAX];
-	int n;
-	if (path[0] == '/')
-		n = snprintf(parent, cap, "%s", path);
-	else if (view_path_of(pid, dirfd, base, sizeof(base)) < 0)
-		return -1;
-	else
-		n = snprintf(parent, cap, "%s/%s", base, path);
-	if (n < 0 || (size_t)n >= cap)
-		return -1;
-	size_t len = (size_t)n;
-	while (len > 1 && parent[len - 1] == '/')
-		parent[--len] = '\0';
-	char *slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	return 0;
-}
 
 /* Can the sandbox write in the directory `dirfd` (a path in its own view)? */
 static bool sandbox_writable(const struct broker *b, int dirfd)
@@ -223,7 +145,7 @@ static bool flippable_symlink(const struct broker *b, int rfd, const char *paren
 static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const char *path)
 {
 	char name[NAME_MAX + 1];
-	final_name(path, name);
+	lx_final_name(path, name);
 	const struct guard *named = NULL;
 	for (size_t i = 0; i < b->n && !named; i++)
 		if (strcmp(b->guards[i].g->name, name) == 0)
@@ -231,7 +153,7 @@ static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const
 	if (!named)
 		return NULL; /* the common case: no need to resolve anything */
 	char parent[PATH_MAX * 2 + 2], root[64];
-	if (parent_of(pid, dirfd, path, parent, sizeof(parent)) < 0)
+	if (lx_parent_of(pid, dirfd, path, parent, sizeof(parent)) < 0)
 		return named;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -254,6 +176,11 @@ static const struct guard *guarded(struct broker *b, pid_t pid, int dirfd, const
 
 static bool creates(pid_t pid, const struct seccomp_data *d)
 {
+	/* With the observer, opens without O_CREAT come here too. */
+	if (d->nr == SYS_open)
+		return d->args[1] & O_CREAT;
+	if (d->nr == SYS_openat)
+		return d->args[2] & O_CREAT;
 	if (d->nr == SYS_openat2) {
 		struct open_how how;
 		struct iovec local = {.iov_base = &how, .iov_len = sizeof(how)};
@@ -291,7 +218,7 @@ static int decide(struct broker *b, const struct seccomp_notif *req, const struc
 		for (int t = 0; t < entry_calls[i].nt; t++) {
 			const struct target *tg = &entry_calls[i].t[t];
 			char path[PATH_MAX];
-			int e = read_path(pid, d->args[tg->path_arg], path);
+			int e = lx_read_path(pid, d->args[tg->path_arg], path);
 			if (e)
 				return e; /* what the kernel would answer; never let an unread path go on */
 			int dirfd = tg->dirfd_arg < 0 ? AT_FDCWD : (int)(int32_t)d->args[tg->dirfd_arg];
@@ -310,6 +237,10 @@ static void on_notify(struct broker *b)
 		return;
 	const struct guard *hit = NULL;
 	int e = decide(b, &req, &hit);
+	if (e && hit && b->obs)
+		observer_protected(b->obs, hit->g->dir, hit->g->name);
+	else if (!e && b->obs)
+		e = observer_decide(b->obs, &req);
 	struct seccomp_notif_resp resp = {.id = req.id};
 
 	/* The pid may have been reused while we read its memory: only answer a live request. */
@@ -391,7 +322,7 @@ bool broker_check(struct broker *b, bool final)
 	return false;
 }
 
-struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
+struct broker *broker_new(const struct plan *plan, struct observer *obs, struct cordon_error **err)
 {
 	struct broker *b = calloc(1, sizeof(*b));
 	if (!b || !(b->guards = calloc(plan->nguarded ? plan->nguarded : 1, sizeof(*b->guards)))) {
@@ -401,6 +332,7 @@ struct broker *broker_new(const struct plan *plan, struct cordon_error **err)
 	}
 	b->notify_fd = -1;
 	b->plan = plan;
+	b->obs = obs;
 	for (size_t i = 0; i < plan->nguarded; i++) {
 		struct guard *g = &b->guards[b->n];
 		struct stat st;

@@ -3,14 +3,17 @@
 #ifndef CORDON_BACKEND_LINUX_H
 #define CORDON_BACKEND_LINUX_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "backend/backend.h"
+#include "backend/linux/filter.h"
 #include "compile/plan.h"
 
 /* ---- messages between the supervisor and the sandbox init, over a SOCK_SEQPACKET pair ----
@@ -51,6 +54,7 @@ struct lx_child {
 	uint64_t nproc_rlimit; /* RLIMIT_NPROC to set inside the user namespace (no cgroup), or 0 */
 	uint64_t as_rlimit;    /* RLIMIT_AS per process (--memory, degraded by request), or 0 */
 	const struct allowlist *net_rules; /* --network proxy: the rules (for the localhost ports) */
+	enum lx_filter filter;  /* which seccomp program; all but the plain one have a listener */
 	bool verbose;
 };
 
@@ -81,16 +85,18 @@ int lx_netproxy_listen(const struct allowlist *al, int fds[NP_NFDS], bool *trans
 /* In the supervisor: serves the sockets (owned from then on) from a thread. */
 int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cordon_error **err);
 void lx_netproxy_stop(struct lx_netproxy *np);
-/* One line per denied destination, after the command ended. */
-void lx_netproxy_report(struct lx_netproxy *np, FILE *f);
+/* Hands the proxy's denials (each destination once, with its count) to the run's audit sink. */
+struct audit_sink;
+void lx_netproxy_collect(struct lx_netproxy *np, struct audit_sink *sink);
 void lx_netproxy_free(struct lx_netproxy *np);
 static inline void lx_netproxy_freep(struct lx_netproxy **np)
 {
 	lx_netproxy_free(*np);
 }
 
-/* resolve.c */
-int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err);
+/* resolve.c. `audit_path` (or NULL): the audit log's file or directory, kept read-only in the view
+ * (also in full-access) and, inside a writable root, guarded like a protected path. */
+int lx_resolve(const struct cordon_policy *p, const char *audit_path, struct resolved *r, struct cordon_error **err);
 const char *lx_home(void);
 
 /* mounts.c: builds the view and pivots into it (inside the new mount namespace). */
@@ -106,15 +112,22 @@ int lx_drop_privileges(int cap_last, struct cordon_error **err);
 int lx_set_rlimits(const struct lx_child *c, struct cordon_error **err);
 int lx_cap_last(void);
 
-/* seccomp.c: loads the filter; with guarded names, *notify_fd gets the user-notification listener.
- * The programs are generated at build time (seccomp_gen.c). */
-extern const unsigned char lx_filter_plain[], lx_filter_broker[];
-extern const size_t lx_filter_plain_len, lx_filter_broker_len;
-int lx_seccomp_apply(const struct plan *plan, int *notify_fd, struct cordon_error **err);
+/* seccomp.c: loads one variant of the filter; but for the plain one, *notify_fd gets the
+ * user-notification listener. The programs are generated at build time (seccomp_gen.c). */
+int lx_seccomp_apply(enum lx_filter variant, int *notify_fd, struct cordon_error **err);
+
+/* notify_path.c: a notified process's path arguments. lx_read_path returns 0 or the errno the kernel
+ * would fail the call with; the others 0 or -1. */
+int lx_read_path(pid_t pid, uint64_t addr, char buf[PATH_MAX]);
+int lx_view_path_of(pid_t pid, int dirfd, char *out, size_t cap);
+void lx_final_name(const char *path, char name[NAME_MAX + 1]);
+int lx_parent_of(pid_t pid, int dirfd, const char *path, char *parent, size_t cap);
 
 /* broker.c: the supervisor's side of the protected-names broker. */
 struct broker;
-struct broker *broker_new(const struct plan *plan, struct cordon_error **err);
+struct observer;
+/* `obs` (may be NULL) sees every notification the broker does not refuse. */
+struct broker *broker_new(const struct plan *plan, struct observer *obs, struct cordon_error **err);
 void broker_set_notify_fd(struct broker *b, int fd);
 void broker_free(struct broker *b);
 int broker_fds(struct broker *b, struct pollfd *pfd); /* fills 1 */
@@ -126,6 +139,21 @@ bool broker_check(struct broker *b, bool final);
 void broker_repair(struct broker *b);
 const char *broker_violation(const struct broker *b);
 const char *broker_repaired(const struct broker *b);
+
+/* observe.c: the audit observer. It answers the notifications of the observing filter variants:
+ * calls the filter denies outright (refused here with the same errno, and recorded), writes through
+ * paths that a read-only mount would refuse (refused here with EROFS, recorded), reads of deny-read
+ * paths, connects the network policy refuses; and it notes the files changed under the writable
+ * roots. It only ever refuses what the kernel layers would refuse anyway; everything else goes on. */
+struct audit_sink;
+struct observer *observer_new(const struct plan *plan, const struct cordon_policy *p, struct audit_sink *sink);
+void observer_free(struct observer *o);
+/* 0: let the call go on; else the errno to refuse it with. */
+int observer_decide(struct observer *o, const struct seccomp_notif *req);
+/* The broker refused to create, remove or replace a protected name. */
+void observer_protected(struct observer *o, const char *dir, const char *name);
+/* After the sandbox is gone: one `file` record per path that changed under the writable roots. */
+void observer_finish(struct observer *o);
 
 /* sandbox.c: the sandbox init (PID 1 of the new PID namespace). Never returns. */
 __attribute__((noreturn)) void lx_child_main(struct lx_child *c);

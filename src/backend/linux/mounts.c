@@ -310,6 +310,11 @@ int lx_build_view(const struct plan *plan, struct cordon_error **err)
 				return -1;
 		if (build_dev(oldroot, newroot, err) < 0)
 			return -1;
+	} else {
+		/* Full access: only the audit log is kept read-only (its one op). */
+		for (size_t i = 0; i < plan->nops; i++)
+			if (apply_op(oldroot, newroot, &plan->ops[i], err) < 0)
+				return -1;
 	}
 	if (build_proc(newroot, plan->fs_restricted, err) < 0)
 		return -1;

@@ -24,6 +24,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "core/allowlist.h"
+#include "core/audit_log.h"
 #include "core/policy.h"
 #include "proxy/proxy.h"
 
@@ -172,25 +173,19 @@ int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cor
 	return 0;
 }
 
-void lx_netproxy_report(struct lx_netproxy *np, FILE *f)
+void lx_netproxy_collect(struct lx_netproxy *np, struct audit_sink *sink)
 {
 	if (!np || !np->engine)
 		return;
 	static struct proxy_denial d[256];
 	size_t n = proxy_denials(np->engine, d, ARRAY_LEN(d));
-	for (size_t i = 0; i < n && i < ARRAY_LEN(d); i++) {
-		char times[32] = "";
-		if (d[i].count > 1)
-			snprintf(times, sizeof(times), " (%u times)", d[i].count);
-		if (d[i].port)
-			fprintf(f, "cordon: denied connect %s port %u: %s%s\n", d[i].host, d[i].port, d[i].reason, times);
-		else
-			fprintf(f, "cordon: denied DNS lookup %s: %s%s\n", d[i].host, d[i].reason, times);
-	}
-	size_t dropped = proxy_denials_dropped(np->engine);
-	if (n > ARRAY_LEN(d) || dropped)
-		fprintf(f, "cordon: ... and %zu more denials past the first %zu destinations\n",
-			dropped + (n > ARRAY_LEN(d) ? n - ARRAY_LEN(d) : 0), ARRAY_LEN(d));
+	for (size_t i = 0; i < n && i < ARRAY_LEN(d); i++)
+		audit_sink_denial(sink, d[i].port ? AUDIT_DENY_CONNECT : AUDIT_DENY_DNS, d[i].host, d[i].port, d[i].reason,
+				  d[i].count);
+	size_t dropped = proxy_denials_dropped(np->engine) + (n > ARRAY_LEN(d) ? n - ARRAY_LEN(d) : 0);
+	if (dropped)
+		audit_sink_denial(sink, AUDIT_DENY_CONNECT, "(more destinations)", 0,
+				  "past the proxy's first 256 distinct denials", dropped);
 }
 
 void lx_netproxy_stop(struct lx_netproxy *np)

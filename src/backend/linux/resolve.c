@@ -341,7 +341,24 @@ static int resolve_sockets(struct resolved *r, struct cordon_error **err)
 	return rc < 0 ? cerr_set(err, ENOMEM, "out of memory") : 0;
 }
 
-int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_error **err)
+/* The audit log's file or directory: read-only in every mode; guarded inside a writable root. */
+static int resolve_audit(struct resolved *r, const char *audit_path, struct cordon_error **err)
+{
+	char real[PATH_MAX];
+	if (!realpath(audit_path, real))
+		return cerr_sys(err, errno, "audit log `%s`", audit_path);
+	for (size_t i = 0; i < r->writable.n; i++)
+		if (path_is_under(r->writable.v[i].path, real)) {
+			cerr_set(err, EINVAL, "writable root `%s` would hold the audit log `%s` or lie inside it",
+				 r->writable.v[i].path, real);
+			return cerr_hint(err, "log elsewhere with --audit FILE, or drop that writable root");
+		}
+	if (!(r->audit_path = strdup(real)))
+		return cerr_set(err, ENOMEM, "out of memory");
+	return r->mode == CORDON_MODE_FULL_ACCESS ? 0 : add_protected(r, real, err);
+}
+
+int lx_resolve(const struct cordon_policy *p, const char *audit_path, struct resolved *r, struct cordon_error **err)
 {
 	memset(r, 0, sizeof(*r));
 	r->mode = p->mode;
@@ -377,6 +394,8 @@ int lx_resolve(const struct cordon_policy *p, struct resolved *r, struct cordon_
 			if (add_writable(r, p->writable.v[i], r->cwd, err) < 0)
 				return -1;
 	}
+	if (audit_path && resolve_audit(r, audit_path, err) < 0)
+		return -1;
 	if (p->mode == CORDON_MODE_FULL_ACCESS)
 		return 0;
 	if (resolve_protect(r, p, err) < 0)

@@ -157,7 +157,7 @@ void lx_child_main(struct lx_child *c)
 	if (c->landlock_abi > 0 && lx_landlock_apply(c->plan, c->landlock_abi, &err) < 0)
 		fail(fd, err);
 	int notify = -1;
-	if (lx_seccomp_apply(c->plan, &notify, &err) < 0)
+	if (lx_seccomp_apply(c->filter, &notify, &err) < 0)
 		fail(fd, err);
 	/* Not dumpable: the command (same uid, no capabilities) cannot ptrace or read init's memory. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -80,41 +80,48 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const 
 	return 0;
 }
 
-static int add_denials(scmp_filter_ctx ctx, struct cordon_error **err)
+/* With the observer, a denied call goes to the supervisor, which answers with the same errno (the
+ * observer's table, lx_denied_calls, says which) and records the denial: never a CONTINUE. */
+static uint32_t deny(bool observe, int e)
+{
+	return observe ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO((uint32_t)e);
+}
+
+static int add_denials(scmp_filter_ctx ctx, bool observe, struct cordon_error **err)
 {
 	for (int i = 0; denied[i]; i++) {
 		int nr = seccomp_syscall_resolve_name(denied[i]);
-		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0, NULL, denied[i], err) < 0)
+		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, deny(observe, EPERM), nr, 0, NULL, denied[i], err) < 0)
 			return -1;
 	}
 	for (int i = 0; missing[i]; i++) {
 		int nr = seccomp_syscall_resolve_name(missing[i]);
-		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, missing[i], err) < 0)
+		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, deny(observe, ENOSYS), nr, 0, NULL, missing[i], err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(ns_flags); i++) {
 		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &c, "unshare", err) < 0)
+		if (rule(ctx, deny(observe, EPERM), SCMP_SYS(unshare), 1, &c, "unshare", err) < 0)
 			return -1;
 		/* In clone(), the low byte is the exit signal and 0x80 belongs to it, not CLONE_NEWTIME. */
 		if (ns_flags[i] != CLONE_NEWTIME &&
-		    rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &c, "clone", err) < 0)
+		    rule(ctx, deny(observe, EPERM), SCMP_SYS(clone), 1, &c, "clone", err) < 0)
 			return -1;
 	}
 	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
 	for (size_t i = 0; i < ARRAY_LEN(ioctls); i++) {
 		struct scmp_arg_cmp c = SCMP_A1_64(SCMP_CMP_MASKED_EQ, LOW32, (uint32_t)ioctls[i]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &c, "ioctl", err) < 0)
+		if (rule(ctx, deny(observe, EPERM), SCMP_SYS(ioctl), 1, &c, "ioctl", err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(high_families); i++) {
 		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, high_families[i][0], high_families[i][1]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
+		if (rule(ctx, deny(observe, EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(denied_families); i++) {
 		struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, LOW32, (uint32_t)denied_families[i]);
-		if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
+		if (rule(ctx, deny(observe, EAFNOSUPPORT), SCMP_SYS(socket), 1, &c, "socket", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -123,7 +130,7 @@ static int add_denials(scmp_filter_ctx ctx, struct cordon_error **err)
 /* The calls that create, remove or rename a directory entry go to the protected-names broker.
  * open and openat only when O_CREAT is set (compared as 32-bit: flags is an int), so that the
  * common read-only open never leaves the kernel. */
-static int add_broker_rules(scmp_filter_ctx ctx, struct cordon_error **err)
+static int add_broker_rules(scmp_filter_ctx ctx, bool opens, struct cordon_error **err)
 {
 	static const char *const always[] = {"mkdir", "mkdirat", "creat", "mknod", "mknodat", "symlink",
 					     "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
@@ -133,6 +140,8 @@ static int add_broker_rules(scmp_filter_ctx ctx, struct cordon_error **err)
 		if (nr >= 0 && rule(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL, always[i], err) < 0)
 			return -1;
 	}
+	if (!opens)
+		return 0;
 	struct scmp_arg_cmp open_creat = SCMP_A1_64(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
 	struct scmp_arg_cmp openat_creat = SCMP_A2_64(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT);
 	if (rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, &open_creat, "open", err) < 0 ||
@@ -141,24 +150,79 @@ static int add_broker_rules(scmp_filter_ctx ctx, struct cordon_error **err)
 	return 0;
 }
 
-int lx_seccomp_rules(scmp_filter_ctx ctx, bool broker, struct cordon_error **err)
+int lx_seccomp_emit_denied(FILE *out)
+{
+	size_t n = 0;
+	fprintf(out, "const struct lx_denied_call lx_denied_calls[] = {\n");
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *names = pass ? missing : denied;
+		for (int i = 0; names[i]; i++) {
+			int nr = seccomp_syscall_resolve_name(names[i]);
+			if (nr == __NR_SCMP_ERROR || nr < 0)
+				continue;
+			fprintf(out, "\t{%d, %d, \"%s\"},\n", nr, pass ? ENOSYS : EPERM, names[i]);
+			n++;
+		}
+	}
+	fprintf(out, "};\nconst size_t lx_denied_calls_n = %zu;\n\n", n);
+	return ferror(out) ? -1 : 0;
+}
+
+/*
+ * The observer's extra rules: every call that could write through a path (open and openat with any
+ * of O_WRONLY, O_RDWR, O_TRUNC; attribute and time changes; truncate), and connect(). With `reads`,
+ * every open as well (the deny-read paths' denials are then recorded).
+ */
+static int add_observer_rules(scmp_filter_ctx ctx, bool reads, struct cordon_error **err)
+{
+	static const char *const always[] = {"truncate", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
+					     "fchownat", "utime", "utimes", "futimesat", "utimensat", "setxattr",
+					     "lsetxattr", "removexattr", "lremovexattr", "connect", NULL};
+	for (int i = 0; always[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(always[i]);
+		if (nr >= 0 && rule(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL, always[i], err) < 0)
+			return -1;
+	}
+	if (reads)
+		return rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, "open", err) < 0 ||
+				       rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 0, NULL, "openat", err) < 0
+			       ? -1
+			       : 0;
+	static const int write_bits[] = {O_WRONLY, O_RDWR, O_TRUNC};
+	for (size_t i = 0; i < ARRAY_LEN(write_bits); i++) {
+		struct scmp_arg_cmp o = SCMP_A1_64(SCMP_CMP_MASKED_EQ, (uint32_t)write_bits[i], (uint32_t)write_bits[i]);
+		struct scmp_arg_cmp oa = SCMP_A2_64(SCMP_CMP_MASKED_EQ, (uint32_t)write_bits[i], (uint32_t)write_bits[i]);
+		if (rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, &o, "open", err) < 0 ||
+		    rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, &oa, "openat", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int lx_seccomp_rules(scmp_filter_ctx ctx, enum lx_filter variant, struct cordon_error **err)
 {
 	int rc;
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0 ||
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
 		return cerr_sys(err, -rc, "configure the seccomp filter");
-	if (add_denials(ctx, err) < 0)
+	bool observe = variant == LX_FILTER_OBSERVE || variant == LX_FILTER_OBSERVE_READS;
+	if (add_denials(ctx, observe, err) < 0)
 		return -1;
-	return broker ? add_broker_rules(ctx, err) : 0;
+	if (variant == LX_FILTER_OBSERVE_READS && add_observer_rules(ctx, true, err) < 0)
+		return -1;
+	/* The broker's open/openat rules are covered by the unconditional ones with reads. */
+	if (variant != LX_FILTER_PLAIN && add_broker_rules(ctx, variant != LX_FILTER_OBSERVE_READS, err) < 0)
+		return -1;
+	return variant == LX_FILTER_OBSERVE ? add_observer_rules(ctx, false, err) : 0;
 }
 
-int lx_seccomp_export(bool broker, unsigned char **bpf, size_t *len, struct cordon_error **err)
+int lx_seccomp_export(enum lx_filter variant, unsigned char **bpf, size_t *len, struct cordon_error **err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return cerr_set(err, ENOMEM, "seccomp_init failed");
-	int rc = lx_seccomp_rules(ctx, broker, err);
+	int rc = lx_seccomp_rules(ctx, variant, err);
 	FILE *f = NULL;
 	char *buf = NULL;
 	size_t n = 0;

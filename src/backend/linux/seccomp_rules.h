@@ -9,9 +9,15 @@
 
 #include <cordon/cordon.h>
 
-/* Adds cordon's rules (and, with `broker`, the protected-names NOTIFY rules) to ctx. */
-int lx_seccomp_rules(scmp_filter_ctx ctx, bool broker, struct cordon_error **err);
+#include <stdio.h>
+
+#include "backend/linux/filter.h"
+
+/* Adds cordon's rules for one variant to ctx. */
+int lx_seccomp_rules(scmp_filter_ctx ctx, enum lx_filter variant, struct cordon_error **err);
 /* The finished BPF program for one variant; *bpf is malloc'd (struct sock_filter records). */
-int lx_seccomp_export(bool broker, unsigned char **bpf, size_t *len, struct cordon_error **err);
+int lx_seccomp_export(enum lx_filter variant, unsigned char **bpf, size_t *len, struct cordon_error **err);
+/* Writes the table of calls denied outright (number, errno, name) as C, for the observer. */
+int lx_seccomp_emit_denied(FILE *out);
 
 #endif

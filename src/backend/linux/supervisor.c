@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -25,8 +26,10 @@
 #include <unistd.h>
 
 #include "backend/linux/linux.h"
+#include "build-config.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/audit_log.h"
 #include "core/env.h"
 #include "core/paths.h"
 
@@ -141,6 +144,7 @@ struct loop {
 	struct pty_relay *pty;
 	struct broker *broker;
 	int result; /* -1 until known */
+	int signal; /* the signal that ended the command, or 0 */
 	bool timed_out;
 	bool violated;
 	int term_sig;                /* the first terminating signal cordon received, or 0 */
@@ -159,8 +163,10 @@ static void on_sync(struct loop *l)
 		l->sync_fd = -1;
 		return;
 	}
-	if (m.type == SYNC_EXIT)
+	if (m.type == SYNC_EXIT) {
 		l->result = exit_status_of(m.status);
+		l->signal = WIFSIGNALED(m.status) ? WTERMSIG(m.status) : 0;
+	}
 	else if (m.type == SYNC_EXEC_FAILED && m.status == 1) {
 		cerr_set(l->err, m.code, "cannot enter the %s inside the sandbox: %s", m.text, strerror(m.code));
 		l->result = CORDON_EXIT_FAILURE;
@@ -187,8 +193,10 @@ static bool terminating(int sig)
 static void escalate(struct loop *l)
 {
 	kill(l->init, SIGKILL);
-	if (l->result < 0)
+	if (l->result < 0) {
 		l->result = CORDON_EXIT_SIGNAL_BASE + l->term_sig;
+		l->signal = l->term_sig;
+	}
 }
 
 #define KEY_BURST_MS 2000
@@ -341,8 +349,10 @@ static int event_loop(struct loop *l)
 	if (l->result >= 0)
 		return l->result;
 	/* init died without a report: it was killed from outside, or setup crashed. */
-	if (WIFSIGNALED(init_status))
+	if (WIFSIGNALED(init_status)) {
+		l->signal = WTERMSIG(init_status);
 		return CORDON_EXIT_SIGNAL_BASE + WTERMSIG(init_status);
+	}
 	cerr_set(l->err, EIO, "the sandbox ended without reporting the command's status");
 	return -1;
 }
@@ -405,8 +415,15 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_net
 	return 0;
 }
 
+/* How the command ended, beyond the exit status: for the audit log and the report. */
+struct outcome {
+	int signal;
+	bool timed_out;
+};
+
 static int supervise(struct lx_child *c, const struct cordon_policy *p, int parent_fd, pid_t init,
-		     const char *cgroups, struct lx_netproxy *np, struct cordon_error **err)
+		     const char *cgroups, struct lx_netproxy *np, struct observer *obs, struct audit_sink *sink,
+		     struct outcome *oc, struct cordon_error **err)
 {
 	const struct plan *plan = c->plan;
 	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err,
@@ -421,7 +438,7 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		goto kill_init;
 	}
 	/* The broker watches the guarded directories before the command can touch them. */
-	if (plan->nguarded && plan->fs_restricted && !(l.broker = broker_new(plan, err)))
+	if (c->filter != LX_FILTER_PLAIN && !(l.broker = broker_new(plan, obs, err)))
 		goto kill_init;
 	struct sync_msg go = {.version = SYNC_VERSION, .type = SYNC_GO};
 	if (c->use_pty)
@@ -448,7 +465,9 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 	}
 	/* Everything in the sandbox is gone: nothing more can connect. */
 	lx_netproxy_stop(np);
-	lx_netproxy_report(np, stderr);
+	lx_netproxy_collect(np, sink);
+	oc->signal = l.signal;
+	oc->timed_out = l.timed_out;
 	goto out;
 kill_init:
 	kill(init, SIGKILL);
@@ -466,8 +485,83 @@ out:
 	return status;
 }
 
+static bool has_deny_read(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->nops; i++)
+		if (plan->ops[i].kind == MOP_MASK_DIR || plan->ops[i].kind == MOP_MASK_FILE)
+			return true;
+	return plan->nread_deny > 0;
+}
+
+/* The kernel layers that enforce this run, for the `start` record. */
+static void layer_names(const struct plan *plan, const struct lx_child *c, bool cgroup, const char **v, char *ll,
+			size_t llcap)
+{
+	size_t n = 0;
+	v[n++] = "user-namespace";
+	v[n++] = "pid-namespace";
+	v[n++] = plan->fs_restricted ? "mount-namespace-read-only-root" : "mount-namespace";
+	if (plan->new_netns)
+		v[n++] = "network-namespace";
+	if (c->landlock_abi > 0) {
+		snprintf(ll, llcap, "landlock-abi-%d", c->landlock_abi);
+		v[n++] = ll;
+	}
+	v[n++] = "seccomp";
+	if (plan->fs_restricted && plan->nguarded)
+		v[n++] = "seccomp-notify-protected-names";
+	if (c->filter == LX_FILTER_OBSERVE || c->filter == LX_FILTER_OBSERVE_READS)
+		v[n++] = "seccomp-notify-observer";
+	if (plan->proxy)
+		v[n++] = "filtering-proxy";
+	if (cgroup)
+		v[n++] = "cgroup";
+	v[n++] = "no-new-privs";
+	v[n] = NULL;
+}
+
+static void cleanup_observer(struct observer **o)
+{
+	observer_free(*o);
+}
+
+/* After the run: the file changes, the `end` record, and the denials (report or stderr). */
+static void audit_end_of_run(const struct run_request *req, struct audit_sink *sink, struct observer *obs,
+			     int status, const struct outcome *oc, const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t wall = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	struct rusage ru;
+	int64_t cpu = 0;
+	uint64_t peak = 0;
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+		cpu = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+		peak = (uint64_t)ru.ru_maxrss * 1024;
+	}
+	if (obs)
+		observer_finish(obs);
+	int exit_status = status < 0 ? CORDON_EXIT_FAILURE : status;
+	audit_sink_write(sink, audit_end(audit_sink_ctx(sink), audit_now_ms(), exit_status, oc->signal, wall, cpu, peak));
+	if (audit_sink_lost(sink))
+		fprintf(stderr, "cordon: warning: %lu audit records could not be written to %s\n", audit_sink_lost(sink),
+			audit_sink_path(sink) ? audit_sink_path(sink) : "stderr");
+	if (!req->report_path) {
+		audit_sink_print_denials(sink, stderr);
+		return;
+	}
+	_cleanup_free_ char *report = audit_sink_report(sink, exit_status, oc->signal, oc->timed_out, wall);
+	struct cordon_error *err = NULL;
+	if (!report)
+		fprintf(stderr, "cordon: out of memory writing the report\n");
+	else if (audit_write_file_atomic(req->report_path, report, &err) < 0)
+		fprintf(stderr, "cordon: %s\n", err && err->message ? err->message : "cannot write the report");
+	cordon_error_free(err);
+}
+
 static int run_plan(const struct run_request *req, const struct plan *plan, const char *cwd, char **envp,
-		    struct cordon_error **err)
+		    struct audit_sink *sink, struct cordon_error **err)
 {
 	const struct cordon_policy *p = req->policy;
 	struct lx_child c = {
@@ -485,15 +579,37 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	_cleanup_free_ char *cgroups = NULL;
 	if (plan_limits(p, &c, &cgroups, err) < 0)
 		return -1;
+	__attribute__((cleanup(cleanup_observer))) struct observer *obs = NULL;
+	if (!req->no_audit) {
+		if (!(obs = observer_new(plan, p, sink)))
+			return cerr_set(err, ENOMEM, "out of memory");
+		c.filter = has_deny_read(plan) ? LX_FILTER_OBSERVE_READS : LX_FILTER_OBSERVE;
+	} else {
+		c.filter = plan->fs_restricted && plan->nguarded ? LX_FILTER_BROKER : LX_FILTER_PLAIN;
+	}
 	/* A pty (and the user's terminal in raw mode) only when cordon owns the terminal's foreground:
 	 * started in the background (`cordon run ... &`), changing the terminal would stop it (SIGTTOU). */
 	c.use_pty = isatty(0) == 1 && tcgetpgrp(0) == getpgrp();
 	c.pty_stdout = c.use_pty && isatty(1) == 1;
 	c.pty_stderr = c.use_pty && isatty(2) == 1;
 
+	/* On record before anything runs: the command, the policy and what enforces it. */
+	const char *layers[16];
+	char ll[32];
+	layer_names(plan, &c, cgroups != NULL, layers, ll, sizeof(ll));
+	audit_sink_write(sink, audit_start(audit_sink_ctx(sink), audit_now_ms(), CORDON_VERSION, req->argv, cwd, getuid(),
+					   p, plan->proxy ? CORDON_NETWORK_PROXY
+						: plan->new_netns ? CORDON_NETWORK_OFF : CORDON_NETWORK_ON, layers));
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct outcome oc = {0};
+
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return cerr_sys(err, errno, "socketpair");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		cerr_sys(err, errno, "socketpair");
+		audit_end_of_run(req, sink, obs, -1, &oc, &t0);
+		return -1;
+	}
 	/* Signals are read from a signalfd; block them before the clone so none is lost. */
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -512,7 +628,9 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 		close(sv[0]);
 		close(sv[1]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		return clone_error(e, err);
+		clone_error(e, err);
+		audit_end_of_run(req, sink, obs, -1, &oc, &t0);
+		return -1;
 	}
 	if (pid == 0) {
 		close(sv[0]);
@@ -521,9 +639,10 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 		lx_child_main(&c);
 	}
 	close(sv[1]);
-	int status = supervise(&c, p, sv[0], pid, cgroups, np, err);
+	int status = supervise(&c, p, sv[0], pid, cgroups, np, obs, sink, &oc, err);
 	lx_cgroup_remove(cgroups);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	audit_end_of_run(req, sink, obs, status, &oc, &t0);
 	return status;
 }
 
@@ -549,12 +668,42 @@ static int check_config_files(const struct run_request *req, const struct resolv
 	return 0;
 }
 
+static void cleanup_sink(struct audit_sink **s)
+{
+	audit_sink_close(*s);
+}
+
+/* What of the audit log the view keeps read-only: its directory for the daily files, else the file. */
+static int audit_target(const struct run_request *req, const struct audit_sink *sink, char *out, size_t cap)
+{
+	const char *path = sink ? audit_sink_path(sink) : NULL;
+	if (!path && (!req->explain_only || req->no_audit || (req->audit_path && strcmp(req->audit_path, "-") == 0)))
+		return -1;
+	if (path && req->audit_path)
+		return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
+	if (path) {
+		const char *slash = strrchr(path, '/');
+		return snprintf(out, cap, "%.*s", (int)(slash - path), path) < (int)cap ? 0 : -1;
+	}
+	/* --explain opens nothing: what would be protected, if it exists already. */
+	if (req->audit_path)
+		return snprintf(out, cap, "%s", req->audit_path) < (int)cap && access(out, F_OK) == 0 ? 0 : -1;
+	return audit_default_dir(out, cap) == 0 && access(out, F_OK) == 0 ? 0 : -1;
+}
+
 static int lx_run(const struct run_request *req, struct cordon_error **err)
 {
 	struct resolved r;
 	struct plan plan = {0};
 	int status = -1;
-	if (lx_resolve(req->policy, &r, err) < 0 || check_config_files(req, &r, err) < 0)
+	/* Every run is on record, or does not run: the log is opened before anything else. */
+	__attribute__((cleanup(cleanup_sink))) struct audit_sink *sink = NULL;
+	if (!req->explain_only && audit_sink_open(req->audit_path, !req->no_audit, &sink, err) < 0)
+		return -1;
+	char audit_path[PATH_MAX];
+	bool protect_audit = audit_target(req, sink, audit_path, sizeof(audit_path)) == 0;
+	memset(&r, 0, sizeof(r));
+	if (lx_resolve(req->policy, protect_audit ? audit_path : NULL, &r, err) < 0 || check_config_files(req, &r, err) < 0)
 		goto out;
 	if (plan_compile(&r, &plan, err) < 0)
 		goto out;
@@ -585,7 +734,7 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 		cerr_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	status = run_plan(req, &plan, r.cwd, env.v, err);
+	status = run_plan(req, &plan, r.cwd, env.v, sink, err);
 	strv_clear(&env);
 out:
 	plan_release(&plan);

@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The audit observer (linux.h). Denials are known here, not guessed from error text: the filter sends
+ * the calls that could be refused to the supervisor, which looks at the call as the process made it
+ * (its path resolved inside the sandbox's own root, its socket address) and, when the policy refuses
+ * it, answers with the very errno the kernel layers would have given, and records the denial.
+ *
+ * Refusing early never weakens anything: what the observer lets go on (CONTINUE) still meets the
+ * mount namespace, Landlock and the rest of the filter, which stay the enforcement. A race between
+ * this look and the kernel's own lookup can only cost a record, never a guarantee. The observer
+ * refuses only where it is sure the kernel would refuse too (a read-only mount, a deny-read path
+ * named without `..`, a destination outside the sandbox's network): it never breaks a call that would
+ * have worked.
+ *
+ * File changes under the writable roots are noted at the call (the state before it) and settled after
+ * the run against what is there then: created, modified, deleted or renamed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "backend/linux/linux.h"
+#include "common/cleanup.h"
+#include "core/audit_log.h"
+#include "core/paths.h"
+
+/* At most this many paths are followed for `file` records; past it they are counted. */
+#define MAX_TRACKED 1000000
+
+struct tracked {
+	char *path;
+	char *from;     /* the old path, for the target of a rename */
+	int64_t ts_ms;  /* first touched */
+	bool existed;
+	bool moved_away; /* the source of a rename: its disappearance is that rename, not a deletion */
+	struct stat before;
+};
+
+struct observer {
+	const struct plan *plan;
+	struct audit_sink *sink;
+	enum cordon_mode mode;
+	bool network_off;
+	struct tracked *files;
+	size_t nfiles, cap;
+	size_t *slots; /* index + 1 into files; open addressing, a power of two */
+	size_t nslots;
+	unsigned long untracked;
+};
+
+struct observer *observer_new(const struct plan *plan, const struct cordon_policy *p, struct audit_sink *sink)
+{
+	struct observer *o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->plan = plan;
+	o->sink = sink;
+	o->mode = p->mode;
+	o->network_off = plan->new_netns && !plan->proxy;
+	return o;
+}
+
+void observer_free(struct observer *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->nfiles; i++) {
+		free(o->files[i].path);
+		free(o->files[i].from);
+	}
+	free(o->files);
+	free(o->slots);
+	free(o);
+}
+
+/* ---- which rule refuses a write, for the record */
+
+static const struct mount_op *innermost_op(const struct plan *plan, const char *path)
+{
+	const struct mount_op *best = NULL;
+	for (size_t i = 0; i < plan->nops; i++)
+		if (path_is_under(path, plan->ops[i].path) && (!best || strlen(plan->ops[i].path) > strlen(best->path)))
+			best = &plan->ops[i];
+	return best;
+}
+
+static void write_rule(const struct observer *o, const char *path, char *rule, size_t cap)
+{
+	const struct mount_op *op = innermost_op(o->plan, path);
+	if (op && op->kind == MOP_BIND_RO) {
+		for (size_t i = 0; i < o->plan->nops; i++)
+			if (o->plan->ops[i].kind == MOP_BIND_RW && path_is_under(op->path, o->plan->ops[i].path)) {
+				snprintf(rule, cap, "protected path %s", op->path);
+				return;
+			}
+	}
+	if (op && (op->kind == MOP_MASK_DIR || op->kind == MOP_MASK_FILE)) {
+		snprintf(rule, cap, "deny-read path %s", op->path);
+		return;
+	}
+	snprintf(rule, cap, "%s", o->mode == CORDON_MODE_READ_ONLY ? "read-only mode" : "outside writable roots");
+}
+
+/* ---- resolving a path in the sandbox's view */
+
+struct target {
+	char view[PATH_MAX * 2 + 2]; /* absolute, in the sandbox's view (the same as the host's for binds) */
+	int fd;                      /* O_PATH of what the path names (-1 when missing) or of its parent */
+	bool exists;
+	struct stat st;
+};
+
+static void target_release(struct target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* The path as the process named it, made absolute against its cwd or dirfd (not resolved). */
+static int absolute_view(pid_t pid, int dirfd, const char *path, char *out, size_t cap)
+{
+	if (path[0] == '/')
+		return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
+	char base[PATH_MAX];
+	if (lx_view_path_of(pid, dirfd, base, sizeof(base)) < 0)
+		return -1;
+	int n = snprintf(out, cap, "%s/%s", strcmp(base, "/") ? base : "", path);
+	return n >= 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int open_in_root(int rfd, const char *path, bool follow)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	return (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
+}
+
+/* The path's real location in the sandbox's view, through an O_PATH fd we hold. */
+static int fd_view(int fd, char *out, size_t cap)
+{
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, out, cap - 1);
+	if (n <= 0 || out[0] != '/')
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * Resolves what `path` names for the process: t->fd is the object itself when it exists (following a
+ * final symlink when `follow`), else its parent directory. -1 when neither can be resolved exactly
+ * (the call then goes on untouched: the kernel decides alone).
+ */
+static int resolve(pid_t pid, int dirfd, const char *path, bool follow, struct target *t)
+{
+	t->fd = -1;
+	t->exists = false;
+	char abs[PATH_MAX * 2 + 2];
+	if (!path[0] || absolute_view(pid, dirfd, path, abs, sizeof(abs)) < 0)
+		return -1;
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -1;
+	t->fd = open_in_root(rfd, abs, follow);
+	if (t->fd >= 0) {
+		t->exists = true;
+		if (fstat(t->fd, &t->st) < 0 || fd_view(t->fd, t->view, sizeof(t->view)) < 0) {
+			target_release(t);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -1;
+	char parent[PATH_MAX * 2 + 2], name[NAME_MAX + 1];
+	if (lx_parent_of(pid, dirfd, path, parent, sizeof(parent)) < 0)
+		return -1;
+	lx_final_name(path, name);
+	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -1;
+	t->fd = open_in_root(rfd, parent, true);
+	char pview[PATH_MAX];
+	if (t->fd < 0 || fd_view(t->fd, pview, sizeof(pview)) < 0 ||
+	    snprintf(t->view, sizeof(t->view), "%s/%s", strcmp(pview, "/") ? pview : "", name) >= (int)sizeof(t->view)) {
+		target_release(t);
+		return -1;
+	}
+	return 0;
+}
+
+static bool on_readonly_mount(int fd)
+{
+	struct statvfs sv;
+	return fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
+/* ---- file changes */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int grow(struct observer *o)
+{
+	size_t nslots = o->nslots ? o->nslots * 2 : 1024;
+	size_t *slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < o->nfiles; i++) {
+		size_t s = hash_str(o->files[i].path) & (nslots - 1);
+		while (slots[s])
+			s = (s + 1) & (nslots - 1);
+		slots[s] = i + 1;
+	}
+	free(o->slots);
+	o->slots = slots;
+	o->nslots = nslots;
+	return 0;
+}
+
+static bool under_writable_root(const struct observer *o, const char *path)
+{
+	const struct mount_op *op = innermost_op(o->plan, path);
+	return op && op->kind == MOP_BIND_RW;
+}
+
+/* Notes `path` (in the view) before a call that may change it; the first note keeps the state. */
+static struct tracked *track(struct observer *o, const char *path)
+{
+	if (!under_writable_root(o, path))
+		return NULL;
+	if (o->nfiles * 2 >= o->nslots && grow(o) < 0)
+		return NULL;
+	size_t s = hash_str(path) & (o->nslots - 1);
+	for (; o->slots[s]; s = (s + 1) & (o->nslots - 1))
+		if (strcmp(o->files[o->slots[s] - 1].path, path) == 0)
+			return &o->files[o->slots[s] - 1];
+	if (o->nfiles >= MAX_TRACKED) {
+		o->untracked++;
+		return NULL;
+	}
+	if (o->nfiles == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+		struct tracked *f = realloc(o->files, cap * sizeof(*f));
+		if (!f)
+			return NULL;
+		o->files = f;
+		o->cap = cap;
+	}
+	struct tracked *t = &o->files[o->nfiles];
+	memset(t, 0, sizeof(*t));
+	if (!(t->path = strdup(path)))
+		return NULL;
+	t->ts_ms = audit_now_ms();
+	t->existed = lstat(path, &t->before) == 0;
+	o->slots[s] = ++o->nfiles;
+	return t;
+}
+
+static bool changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino != b->st_ino || a->st_dev != b->st_dev || a->st_size != b->st_size ||
+	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+	       a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec ||
+	       a->st_mode != b->st_mode;
+}
+
+/* Was `t` moved away by a rename whose target is still there? */
+static bool renamed_source(const struct observer *o, const struct tracked *t)
+{
+	struct stat st;
+	for (size_t j = 0; t->moved_away && j < o->nfiles; j++)
+		if (o->files[j].from && strcmp(o->files[j].from, t->path) == 0 && lstat(o->files[j].path, &st) == 0)
+			return true;
+	return false;
+}
+
+void observer_finish(struct observer *o)
+{
+	const struct audit_ctx *ctx = audit_sink_ctx(o->sink);
+	for (size_t i = 0; i < o->nfiles; i++) {
+		struct tracked *t = &o->files[i];
+		struct stat now;
+		bool exists = lstat(t->path, &now) == 0;
+		char *line = NULL;
+		if (t->from && exists && (!t->existed || changed(&t->before, &now))) {
+			struct stat src;
+			if (lstat(t->from, &src) < 0)
+				line = audit_file(ctx, t->ts_ms, AUDIT_RENAMED, t->path, t->from);
+			else
+				line = audit_file(ctx, t->ts_ms, t->existed ? AUDIT_MODIFIED : AUDIT_CREATED, t->path, NULL);
+		} else if (!t->existed && exists) {
+			line = audit_file(ctx, t->ts_ms, AUDIT_CREATED, t->path, NULL);
+		} else if (t->existed && !exists) {
+			if (renamed_source(o, t))
+				continue; /* moved away by a rename, recorded at its target */
+			line = audit_file(ctx, t->ts_ms, AUDIT_DELETED, t->path, NULL);
+		} else if (t->existed && exists && changed(&t->before, &now)) {
+			line = audit_file(ctx, t->ts_ms, AUDIT_MODIFIED, t->path, NULL);
+		} else {
+			continue;
+		}
+		audit_sink_write(o->sink, line);
+	}
+	if (o->untracked)
+		fprintf(stderr, "cordon: warning: %lu more changed paths past the first %d were not followed for the "
+				"audit log\n", o->untracked, MAX_TRACKED);
+}
+
+/* ---- the calls */
+
+/* Denies a write: the record, and EROFS (what the read-only mount answers). */
+static int deny_write(struct observer *o, const char *view)
+{
+	char rule[PATH_MAX + 64];
+	write_rule(o, view, rule, sizeof(rule));
+	audit_sink_denial(o->sink, AUDIT_DENY_WRITE, view, 0, rule, 1);
+	return EROFS;
+}
+
+/*
+ * A call that changes what `path` names (an attribute, a time, the size): refused when it is on a
+ * read-only mount; else noted as a change. A missing path is the kernel's ENOENT, not a denial.
+ */
+static int attr_path(struct observer *o, pid_t pid, int dirfd, uint64_t addr, bool follow)
+{
+	char path[PATH_MAX];
+	int e = lx_read_path(pid, addr, path);
+	if (e)
+		return e;
+	struct target t;
+	if (resolve(pid, dirfd, path, follow, &t) < 0)
+		return 0;
+	int rc = 0;
+	if (t.exists && on_readonly_mount(t.fd))
+		rc = deny_write(o, t.view);
+	else if (t.exists)
+		track(o, t.view);
+	target_release(&t);
+	return rc;
+}
+
+/*
+ * An open that may write: refused where the kernel would answer EROFS (opening an existing regular
+ * file for writing or truncation, or creating a new name, on a read-only mount); else noted. What
+ * the kernel answers otherwise goes on: EEXIST for O_EXCL, EISDIR, devices and pipes (writable on a
+ * read-only mount), a read-only open with O_CREAT of an existing file.
+ */
+static int write_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr, int flags)
+{
+	char path[PATH_MAX];
+	int e = lx_read_path(pid, addr, path);
+	if (e)
+		return e;
+	bool excl = (flags & O_CREAT) && (flags & O_EXCL);
+	bool wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	struct target t;
+	if (resolve(pid, dirfd, path, !(flags & O_NOFOLLOW) && !excl, &t) < 0)
+		return 0;
+	int rc = 0;
+	if (t.exists) {
+		if (!excl && wants_write && (S_ISREG(t.st.st_mode) || S_ISLNK(t.st.st_mode)))
+			rc = on_readonly_mount(t.fd) ? deny_write(o, t.view) : (track(o, t.view), 0);
+	} else if (flags & O_CREAT) {
+		rc = on_readonly_mount(t.fd) ? deny_write(o, t.view) : (track(o, t.view), 0);
+	}
+	target_release(&t);
+	return rc;
+}
+
+/* A call that makes, removes or renames the entry `path`: its directory decides. */
+static int entry_path(struct observer *o, pid_t pid, int dirfd, uint64_t addr, bool makes, struct tracked **noted)
+{
+	char path[PATH_MAX];
+	int e = lx_read_path(pid, addr, path);
+	if (e)
+		return e;
+	struct target t;
+	if (resolve(pid, dirfd, path, false, &t) < 0)
+		return 0;
+	if (t.exists && makes) {
+		target_release(&t);
+		return 0;
+	}
+	int rc = 0;
+	/* The entry's directory: the parent when the entry exists (resolve() held the entry itself). */
+	int dir = t.fd;
+	_cleanup_close_ int parent = -1;
+	if (t.exists) {
+		char p[PATH_MAX * 2 + 2];
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", pid);
+		_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rfd >= 0 && lx_parent_of(pid, dirfd, path, p, sizeof(p)) == 0)
+			parent = open_in_root(rfd, p, true);
+		dir = parent;
+	}
+	if (dir < 0)
+		rc = 0;
+	else if (on_readonly_mount(dir))
+		rc = deny_write(o, t.view);
+	else
+		*noted = track(o, t.view);
+	target_release(&t);
+	return rc;
+}
+
+static int open_flags(pid_t pid, const struct seccomp_data *d, int *flags)
+{
+	if (d->nr == SYS_open) {
+		*flags = (int)d->args[1];
+	} else if (d->nr == SYS_openat) {
+		*flags = (int)d->args[2];
+	} else if (d->nr == SYS_creat) {
+		*flags = O_CREAT | O_WRONLY | O_TRUNC;
+	} else {
+		struct open_how how;
+		struct iovec local = {.iov_base = &how, .iov_len = sizeof(how)};
+		struct iovec remote = {.iov_base = (void *)(uintptr_t)d->args[2], .iov_len = sizeof(how)};
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(how))
+			return -1;
+		*flags = (int)how.flags;
+	}
+	return 0;
+}
+
+/* Is `path` (absolute, in the view) under a deny-read path? Only a path without `..` is judged: with
+ * one, a symlink before it could lead anywhere, and the kernel decides alone. */
+static const char *deny_read_rule(const struct observer *o, const char *path)
+{
+	if (strstr(path, "/../") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0))
+		return NULL;
+	for (size_t i = 0; i < o->plan->nops; i++) {
+		const struct mount_op *op = &o->plan->ops[i];
+		if ((op->kind == MOP_MASK_DIR || op->kind == MOP_MASK_FILE) && path_is_under(path, op->path))
+			return op->path;
+	}
+	for (size_t i = 0; i < o->plan->nread_deny; i++)
+		if (path_is_under(path, o->plan->read_deny[i]))
+			return o->plan->read_deny[i];
+	return NULL;
+}
+
+static int read_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr)
+{
+	char path[PATH_MAX], abs[PATH_MAX * 2 + 2];
+	int e = lx_read_path(pid, addr, path);
+	if (e)
+		return e;
+	if (absolute_view(pid, dirfd, path, abs, sizeof(abs)) < 0)
+		return 0;
+	/* Collapse "//" and "/./" so that the comparison sees the path the kernel walks. */
+	char clean[PATH_MAX * 2 + 2];
+	size_t n = 0;
+	for (const char *p = abs; *p && n + 1 < sizeof(clean);) {
+		if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == '\0')))) {
+			p += p[1] == '/' ? 1 : 2;
+			continue;
+		}
+		clean[n++] = *p++;
+	}
+	while (n > 1 && clean[n - 1] == '/')
+		n--;
+	clean[n ? n : 1] = '\0';
+	if (!n)
+		clean[0] = '/';
+	const char *hit = deny_read_rule(o, clean);
+	if (!hit)
+		return 0;
+	char rule[PATH_MAX + 32];
+	snprintf(rule, sizeof(rule), "deny-read path %s", hit);
+	audit_sink_denial(o->sink, AUDIT_DENY_READ, clean, 0, rule, 1);
+	return EACCES;
+}
+
+static int on_open(struct observer *o, pid_t pid, const struct seccomp_data *d)
+{
+	int flags;
+	if (open_flags(pid, d, &flags) < 0)
+		return 0;
+	int dirfd = d->nr == SYS_open || d->nr == SYS_creat ? AT_FDCWD : (int)(int32_t)d->args[0];
+	uint64_t addr = d->nr == SYS_open || d->nr == SYS_creat ? d->args[0] : d->args[1];
+	if (!o->plan->fs_restricted)
+		return 0;
+	/* A deny-read path refuses every open (its mask has mode 000), for reading or writing. */
+	int e = read_open(o, pid, dirfd, addr);
+	if (e || !(flags & (O_WRONLY | O_RDWR | O_TRUNC | O_CREAT)))
+		return e;
+	return write_open(o, pid, dirfd, addr, flags);
+}
+
+/* The entry calls: (dirfd arg or -1, path arg) of each name the call makes or removes. */
+struct entry_spec {
+	int nr;
+	int dirfd_arg[2];
+	int path_arg[2];
+	int n;
+	bool makes; /* makes a new name: an existing one is the kernel's EEXIST, before EROFS */
+};
+
+static const struct entry_spec entries[] = {
+	{SYS_mkdir, {-1}, {0}, 1, true},   {SYS_mkdirat, {0}, {1}, 1, true},   {SYS_mknod, {-1}, {0}, 1, true},
+	{SYS_mknodat, {0}, {1}, 1, true},  {SYS_symlink, {-1}, {1}, 1, true},  {SYS_symlinkat, {1}, {2}, 1, true},
+	{SYS_link, {-1}, {1}, 1, true},    {SYS_linkat, {2}, {3}, 1, true},    {SYS_unlink, {-1}, {0}, 1, false},
+	{SYS_unlinkat, {0}, {1}, 1, false}, {SYS_rmdir, {-1}, {0}, 1, false},
+	{SYS_rename, {-1, -1}, {0, 1}, 2, false}, {SYS_renameat, {0, 2}, {1, 3}, 2, false},
+	{SYS_renameat2, {0, 2}, {1, 3}, 2, false},
+};
+
+static int on_entry(struct observer *o, pid_t pid, const struct entry_spec *es, const struct seccomp_data *d)
+{
+	if (!o->plan->fs_restricted)
+		return 0;
+	struct tracked *noted[2] = {NULL, NULL};
+	for (int i = 0; i < es->n; i++) {
+		int dirfd = es->dirfd_arg[i] < 0 ? AT_FDCWD : (int)(int32_t)d->args[es->dirfd_arg[i]];
+		int e = entry_path(o, pid, dirfd, d->args[es->path_arg[i]], es->makes, &noted[i]);
+		if (e)
+			return e;
+	}
+	if (es->n == 2 && noted[0] && noted[1]) {
+		noted[0]->moved_away = true;
+		if (!noted[1]->from)
+			noted[1]->from = strdup(noted[0]->path);
+	}
+	return 0;
+}
+
+/* truncate, chmod, chown, utime*, *xattr: (dirfd arg or -1, path arg, follows the final symlink). */
+static int on_attr(struct observer *o, pid_t pid, const struct seccomp_data *d)
+{
+	if (!o->plan->fs_restricted)
+		return 0;
+	int dirfd = AT_FDCWD, path_arg = 0;
+	bool follow = true;
+	switch (d->nr) {
+	case SYS_lchown:
+	case SYS_lsetxattr:
+	case SYS_lremovexattr:
+		follow = false;
+		break;
+	case SYS_fchownat:
+		follow = !(d->args[4] & AT_SYMLINK_NOFOLLOW);
+		dirfd = (int)(int32_t)d->args[0];
+		path_arg = 1;
+		break;
+	case SYS_utimensat:
+		follow = !(d->args[3] & AT_SYMLINK_NOFOLLOW);
+		if (!d->args[1])
+			return 0; /* futimens(): an open descriptor, no path */
+		dirfd = (int)(int32_t)d->args[0];
+		path_arg = 1;
+		break;
+	case SYS_fchmodat:
+	case SYS_futimesat:
+		dirfd = (int)(int32_t)d->args[0];
+		path_arg = 1;
+		break;
+	default:
+		break;
+	}
+	return attr_path(o, pid, dirfd, d->args[path_arg], follow);
+}
+
+static bool loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		return a->s6_addr[12] == 127;
+	return IN6_IS_ADDR_LOOPBACK(a);
+}
+
+/* Is the abstract name bound in the network namespace whose /proc/.../net/unix is `table`? */
+static bool abstract_bound(const char *table, const char *name, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen(table, "re");
+	if (!f)
+		return false;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		char *at = strchr(line, '@');
+		if (!at)
+			continue;
+		size_t l = strcspn(at + 1, "\n");
+		if (l == len && memcmp(at + 1, name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int on_connect(struct observer *o, pid_t pid, const struct seccomp_data *d)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	size_t len = d->args[2] < sizeof(ss) ? (size_t)d->args[2] : sizeof(ss);
+	struct iovec local = {.iov_base = &ss, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)d->args[1], .iov_len = len};
+	if (len < sizeof(sa_family_t) || process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return 0;
+	if (ss.ss_family == AF_UNIX) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+		if (len <= offsetof(struct sockaddr_un, sun_path))
+			return 0;
+		if (sun->sun_path[0] == '\0') {
+			/* Abstract: another network namespace's are out of reach (ECONNREFUSED). Only a name
+			 * bound on the host and not in the sandbox is a denial. */
+			if (!o->plan->new_netns)
+				return 0;
+			char proc[64], shown[110];
+			size_t nl = plen - 1 < sizeof(shown) - 2 ? plen - 1 : sizeof(shown) - 2;
+			for (size_t i = 0; i < nl; i++)
+				shown[i] = sun->sun_path[1 + i] ? sun->sun_path[1 + i] : '@';
+			snprintf(proc, sizeof(proc), "/proc/%d/net/unix", pid);
+			if (abstract_bound(proc, shown, nl) || !abstract_bound("/proc/net/unix", shown, nl))
+				return 0;
+			char target[120];
+			snprintf(target, sizeof(target), "@%.*s", (int)nl, shown);
+			audit_sink_denial(o->sink, AUDIT_DENY_UNIX_CONNECT, target, 0,
+					  "abstract socket outside the sandbox's network namespace", 1);
+			return ECONNREFUSED;
+		}
+		if (!o->plan->fs_restricted)
+			return 0;
+		sun->sun_path[sizeof(sun->sun_path) - 1] = '\0';
+		char abs[PATH_MAX * 2 + 2];
+		struct stat st;
+		if (absolute_view(pid, AT_FDCWD, sun->sun_path, abs, sizeof(abs)) < 0 || strstr(abs, "/../") ||
+		    lstat(abs, &st) < 0 || !S_ISSOCK(st.st_mode))
+			return 0;
+		/* A socket on the host, hidden or masked in the view (a mask answers ECONNREFUSED, the
+		 * empty /run ENOENT). */
+		const struct mount_op *op = innermost_op(o->plan, abs);
+		if (!op || (op->kind != MOP_MASK_FILE && op->kind != MOP_EMPTY_RO))
+			return 0;
+		audit_sink_denial(o->sink, AUDIT_DENY_UNIX_CONNECT, abs, 0, "host unix socket", 1);
+		return op->kind == MOP_MASK_FILE ? ECONNREFUSED : ENOENT;
+	}
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return 0;
+	if (!o->network_off || loopback(&ss))
+		return 0;
+	char host[INET6_ADDRSTRLEN] = "?";
+	uint16_t port;
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	audit_sink_denial(o->sink, AUDIT_DENY_CONNECT, host, port, "network off (--network)", 1);
+	return ENETUNREACH; /* what the sandbox's network, with only its loopback, answers */
+}
+
+static const char *ioctl_name(uint32_t req)
+{
+	return req == TIOCSTI ? "ioctl TIOCSTI" : "ioctl TIOCLINUX";
+}
+
+/* A call the filter denies whatever the policy: its errno, and the record. 0 when it is not one. */
+static int denied_call(struct observer *o, const struct seccomp_data *d)
+{
+	char what[64];
+	int e = 0;
+	if (d->nr == SYS_socket) {
+		snprintf(what, sizeof(what), "socket family %u", (unsigned)(uint32_t)d->args[0]);
+		e = EAFNOSUPPORT;
+	} else if (d->nr == SYS_clone || d->nr == SYS_unshare) {
+		snprintf(what, sizeof(what), "%s with namespace flags", d->nr == SYS_clone ? "clone" : "unshare");
+		e = EPERM;
+	} else if (d->nr == SYS_ioctl) {
+		snprintf(what, sizeof(what), "%s", ioctl_name((uint32_t)d->args[1]));
+		e = EPERM;
+	} else {
+		for (size_t i = 0; i < lx_denied_calls_n && !e; i++)
+			if (lx_denied_calls[i].nr == (int)d->nr) {
+				snprintf(what, sizeof(what), "%s", lx_denied_calls[i].name);
+				e = lx_denied_calls[i].err;
+			}
+	}
+	if (e)
+		audit_sink_denial(o->sink, AUDIT_DENY_SYSCALL, what, 0, "blocked system call", 1);
+	return e;
+}
+
+int observer_decide(struct observer *o, const struct seccomp_notif *req)
+{
+	pid_t pid = (pid_t)req->pid;
+	const struct seccomp_data *d = &req->data;
+	int e = denied_call(o, d);
+	if (e)
+		return e;
+	switch (d->nr) {
+	case SYS_open:
+	case SYS_openat:
+	case SYS_openat2:
+	case SYS_creat:
+		return on_open(o, pid, d);
+	case SYS_connect:
+		return on_connect(o, pid, d);
+	case SYS_bind:
+		return 0;
+	case SYS_truncate:
+	case SYS_chmod:
+	case SYS_fchmodat:
+	case SYS_chown:
+	case SYS_lchown:
+	case SYS_fchownat:
+	case SYS_utime:
+	case SYS_utimes:
+	case SYS_futimesat:
+	case SYS_utimensat:
+	case SYS_setxattr:
+	case SYS_lsetxattr:
+	case SYS_removexattr:
+	case SYS_lremovexattr:
+		return on_attr(o, pid, d);
+	default:
+		break;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(entries); i++)
+		if (entries[i].nr == (int)d->nr)
+			return on_entry(o, pid, &entries[i], d);
+	return 0;
+}
+
+void observer_protected(struct observer *o, const char *dir, const char *name)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", name);
+	char rule[PATH_MAX + NAME_MAX + 32];
+	snprintf(rule, sizeof(rule), "protected path %s", path);
+	audit_sink_denial(o->sink, AUDIT_DENY_WRITE, path, 0, rule, 1);
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The audit sink of one run (core/audit_log.h). */
+#include "core/audit_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+
+/* Open addressing over the kept denials: twice their cap, a power of two. */
+#define DENIAL_SLOTS (AUDIT_MAX_DENIALS * 2)
+
+struct audit_sink {
+	struct audit_ctx ctx;
+	int fd;       /* -1: no log */
+	bool own_fd;  /* false for stderr */
+	char *path;   /* the file, or NULL */
+	pthread_mutex_t lock;
+	struct audit_denial_entry *denials;
+	size_t ndenials;
+	unsigned long dropped;
+	unsigned long lost;
+	int32_t slots[DENIAL_SLOTS]; /* index + 1 into denials, 0: empty */
+};
+
+int64_t audit_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int audit_default_dir(char *out, size_t cap)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (xdg && xdg[0] == '/') {
+		n = snprintf(out, cap, "%s/cordon/audit", xdg);
+	} else {
+		if (!home || home[0] != '/') {
+			struct passwd *pw = getpwuid(getuid());
+			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+		}
+		if (!home)
+			return -1;
+		n = snprintf(out, cap, "%s/.local/state/cordon/audit", home);
+	}
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* mkdir -p with mode 0700 for what it makes, one component at a time. */
+static int make_dirs(const char *dir, struct cordon_error **err)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return cerr_set(err, ENAMETOOLONG, "audit directory `%s`: path too long", dir);
+	for (char *p = buf + 1;; p++) {
+		bool end = *p == '\0';
+		if (*p == '/' || end) {
+			*p = '\0';
+			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+				return cerr_sys(err, errno, "create audit directory `%s`", buf);
+			if (end)
+				break;
+			*p = '/';
+		}
+	}
+	return 0;
+}
+
+static int open_log(struct audit_sink *s, const char *path, struct cordon_error **err)
+{
+	char file[PATH_MAX];
+	if (!path) {
+		char dir[PATH_MAX - 32];
+		if (audit_default_dir(dir, sizeof(dir)) < 0) {
+			cerr_set(err, ENOENT, "no place for the audit log: neither XDG_STATE_HOME nor HOME is set");
+			return cerr_hint(err, "set HOME, or pass --audit FILE");
+		}
+		if (make_dirs(dir, err) < 0)
+			return cerr_hint(err, "pass --audit FILE to log elsewhere");
+		struct tm tm;
+		time_t now = time(NULL);
+		gmtime_r(&now, &tm);
+		if (snprintf(file, sizeof(file), "%s/%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900, tm.tm_mon + 1,
+			     tm.tm_mday) >= (int)sizeof(file))
+			return cerr_set(err, ENAMETOOLONG, "audit directory `%s`: path too long", dir);
+		path = file;
+	}
+	s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (s->fd < 0) {
+		cerr_sys(err, errno, "open the audit log `%s`", path);
+		return cerr_hint(err, "pass --audit FILE to log elsewhere (or --no-audit to run without a log)");
+	}
+	struct stat st;
+	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cerr_set(err, EINVAL, "audit log `%s`: not a regular file", path);
+		return cerr_hint(err, "pass --audit FILE naming a regular file, or `-` for stderr");
+	}
+	char real[PATH_MAX];
+	if (!realpath(path, real) || !(s->path = strdup(real)))
+		return cerr_sys(err, errno ? errno : ENOMEM, "audit log `%s`", path);
+	s->own_fd = true;
+	return 0;
+}
+
+static void new_session_id(struct audit_ctx *a)
+{
+	unsigned char r[16];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		/* No entropy yet (early boot): time and pid still tell runs apart. */
+		uint64_t t = (uint64_t)audit_now_ms(), pid = (uint64_t)getpid();
+		memcpy(r, &t, 8);
+		memcpy(r + 8, &pid, 8);
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(a->session + 2 * i, 3, "%02x", r[i]);
+}
+
+int audit_sink_open(const char *path, bool log, struct audit_sink **out, struct cordon_error **err)
+{
+	struct audit_sink *s = calloc(1, sizeof(*s));
+	if (!s)
+		return cerr_set(err, ENOMEM, "out of memory");
+	s->fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	new_session_id(&s->ctx);
+	if (log && path && strcmp(path, "-") == 0) {
+		s->fd = STDERR_FILENO;
+	} else if (log && open_log(s, path, err) < 0) {
+		audit_sink_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void audit_sink_close(struct audit_sink *s)
+{
+	if (!s)
+		return;
+	if (s->own_fd && s->fd >= 0)
+		close(s->fd);
+	for (size_t i = 0; i < s->ndenials; i++) {
+		free(s->denials[i].target);
+		free(s->denials[i].rule);
+	}
+	free(s->denials);
+	free(s->path);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+const char *audit_sink_path(const struct audit_sink *s)
+{
+	return s->path;
+}
+
+const struct audit_ctx *audit_sink_ctx(const struct audit_sink *s)
+{
+	return &s->ctx;
+}
+
+bool audit_sink_logging(const struct audit_sink *s)
+{
+	return s->fd >= 0;
+}
+
+unsigned long audit_sink_lost(const struct audit_sink *s)
+{
+	return s->lost;
+}
+
+void audit_sink_write(struct audit_sink *s, char *line)
+{
+	if (s->fd < 0) {
+		free(line);
+		return;
+	}
+	if (!line) {
+		__atomic_add_fetch(&s->lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* One write per record: O_APPEND places it whole at the end, even beside other runs. */
+	size_t len = strlen(line);
+	ssize_t n;
+	do
+		n = write(s->fd, line, len);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len)
+		__atomic_add_fetch(&s->lost, 1, __ATOMIC_RELAXED);
+	free(line);
+}
+
+static uint32_t denial_hash(enum audit_denial_kind kind, const char *target, uint16_t port, const char *rule)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)kind ^ ((uint32_t)port << 8);
+	for (const char *p = target; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (const char *p = rule; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+void audit_sink_denial(struct audit_sink *s, enum audit_denial_kind kind, const char *target, uint16_t port,
+		       const char *rule, unsigned long count)
+{
+	if (!target)
+		target = "";
+	if (!rule)
+		rule = "";
+	uint32_t h = denial_hash(kind, target, port, rule);
+	bool first = false;
+	pthread_mutex_lock(&s->lock);
+	size_t slot = h & (DENIAL_SLOTS - 1);
+	for (;;) {
+		int32_t idx = s->slots[slot];
+		if (idx == 0)
+			break;
+		struct audit_denial_entry *d = &s->denials[idx - 1];
+		if (d->kind == kind && d->port == port && strcmp(d->target, target) == 0 && strcmp(d->rule, rule) == 0) {
+			d->count += count;
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		slot = (slot + 1) & (DENIAL_SLOTS - 1);
+	}
+	if (s->ndenials >= AUDIT_MAX_DENIALS) {
+		s->dropped += count;
+	} else {
+		if (!s->denials)
+			s->denials = calloc(AUDIT_MAX_DENIALS, sizeof(*s->denials));
+		struct audit_denial_entry *d = s->denials ? &s->denials[s->ndenials] : NULL;
+		if (d && (d->target = strdup(target)) && (d->rule = strdup(rule))) {
+			d->kind = kind;
+			d->port = port;
+			d->count = count;
+			s->slots[slot] = (int32_t)++s->ndenials;
+			first = true;
+		} else {
+			if (d) {
+				free(d->target);
+				d->target = NULL;
+			}
+			s->dropped += count;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* Past the cap a denial is counted (denials_dropped in the report), not logged. */
+	if (first)
+		audit_sink_write(s, audit_denial(&s->ctx, audit_now_ms(), kind, target, port, rule));
+}
+
+size_t audit_sink_denials(struct audit_sink *s, const struct audit_denial_entry **v, unsigned long *dropped)
+{
+	pthread_mutex_lock(&s->lock);
+	*v = s->denials;
+	size_t n = s->ndenials;
+	if (dropped)
+		*dropped = s->dropped;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void audit_sink_print_denials(struct audit_sink *s, FILE *f)
+{
+	const struct audit_denial_entry *d;
+	unsigned long dropped;
+	size_t n = audit_sink_denials(s, &d, &dropped);
+	for (size_t i = 0; i < n; i++) {
+		char port[16] = "", times[40] = "";
+		if (d[i].port)
+			snprintf(port, sizeof(port), " port %u", d[i].port);
+		if (d[i].count > 1)
+			snprintf(times, sizeof(times), " (%lu times)", d[i].count);
+		const char *what = d[i].kind == AUDIT_DENY_DNS ? "DNS lookup" : audit_denial_kind_name(d[i].kind);
+		fprintf(f, "cordon: denied %s %s%s: %s%s\n", what, d[i].target, port, d[i].rule, times);
+	}
+	if (dropped)
+		fprintf(f, "cordon: ... and %lu more denials past the first %d distinct ones\n", dropped,
+			AUDIT_MAX_DENIALS);
+}
+
+char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool timed_out, int64_t wall_ms)
+{
+	const struct audit_denial_entry *d;
+	unsigned long dropped;
+	size_t n = audit_sink_denials(s, &d, &dropped);
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		json_t *o = json_pack("{s:s, s:s}", "kind", audit_denial_kind_name(d[i].kind), "target", d[i].target);
+		if (o && d[i].port)
+			json_object_set_new(o, "port", json_integer(d[i].port));
+		if (o) {
+			json_object_set_new(o, "rule", json_string(d[i].rule));
+			json_object_set_new(o, "count", json_integer((json_int_t)d[i].count));
+		}
+		if (!o || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	if (!arr)
+		return NULL;
+	json_t *r = json_pack("{s:i, s:s, s:i, s:i, s:b, s:I, s:o, s:I, s:s?}", "schema", AUDIT_SCHEMA, "session",
+			      s->ctx.session, "exit_status", exit_status, "signal", signal, "timed_out", timed_out,
+			      "wall_ms", (json_int_t)wall_ms, "denials", arr, "denials_dropped", (json_int_t)dropped,
+			      "log", s->path);
+	if (!r)
+		return NULL;
+	char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(r);
+	return text;
+}
+
+int audit_write_file_atomic(const char *path, const char *text, struct cordon_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, "%s.cordon-tmp-%d", path, (int)getpid()) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return cerr_sys(err, errno, "write the report `%s`", path);
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			unlink(tmp);
+			return cerr_sys(err, e, "write the report `%s`", path);
+		}
+		off += (size_t)w;
+	}
+	if (write(fd, "\n", 1) != 1 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return cerr_sys(err, e, "write the report `%s`", path);
+	}
+	return 0;
+}

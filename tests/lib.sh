@@ -176,6 +176,16 @@ own() {
 	return 0
 }
 
+# AUDIT_STATE: the XDG_STATE_HOME every sandboxed run gets, so that audit logs land outside the
+# trees the tests watch (the home, the workspace); tests read the logs there.
+AUDIT_STATE=$(mktemp -d "${CORDON_TEST_TMP:-/var/tmp}/cordon-state.XXXXXX") || {
+	echo "Bail out! cannot make a state dir"
+	exit 1
+}
+track_path "$AUDIT_STATE"
+chmod 0755 "$AUDIT_STATE"
+own "$AUDIT_STATE"
+
 # mk_scratch: makes the scratch tree and sets
 #   T      the scratch root (0755, owned by the test user)
 #   WS     $T/ws, the workspace
@@ -255,7 +265,7 @@ names() {
 base_env() {
 	printf '%s\n' "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" \
 		"HOME=${HOMEDIR:-/nonexistent}" "USER=$TEST_USER" "LOGNAME=$TEST_USER" "LANG=C.UTF-8" \
-		"XDG_CONFIG_HOME=${HOMEDIR:-/nonexistent}/.config"
+		"XDG_CONFIG_HOME=${HOMEDIR:-/nonexistent}/.config" "XDG_STATE_HOME=$AUDIT_STATE"
 }
 
 # EXTRA_ENV: more NAME=VALUE words for the next sb calls (tests set and reset it).

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Issue 4: the audit log and structured denials. Each record type and each denial kind is provoked
+# from inside and read from outside (the log, the report, stderr); the log survives the command's
+# attempts to tamper with it (also when it lies inside the workspace, and in full-access mode); the
+# report is valid JSON when the command is killed or times out; a burst of 10,000 file creations is
+# recorded without loss.
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+mk_scratch
+LOGDIR=$AUDIT_STATE/cordon/audit
+printf 'victim\n' >"$OUTD/victim"
+mkdir -p "$HOMEDIR/.ssh"
+printf 'SECRET-%s\n' "$NONCE" >"$HOMEDIR/.ssh/id_ed25519"
+own "$OUTD" "$HOMEDIR"
+
+# q PY-EXPR: evaluates PY-EXPR over the records of the newest run (`recs`, a list of dicts) and
+# prints the result; `allrecs` holds every record of every run, `bad` the lines that did not parse.
+q() {
+	python3 - "$LOGDIR" "$1" <<'PY'
+import glob, json, sys
+allrecs, bad = [], []
+for f in sorted(glob.glob(sys.argv[1] + "/*.jsonl")):
+    for line in open(f, encoding="ascii"):
+        try:
+            allrecs.append(json.loads(line))
+        except ValueError:
+            bad.append(line)
+starts = [r for r in allrecs if r.get("type") == "start"]
+sess = starts[-1]["session"] if starts else None
+recs = [r for r in allrecs if r.get("session") == sess]
+print(eval(sys.argv[2]))
+PY
+}
+sessions() { q 'len([r for r in allrecs if r["type"] == "start"])'; }
+
+# ---- start and end
+run sb -w "$WS" -- sh -c 'exit 3'
+is "$RC" 3 "the command's status comes through"
+is "$(q 'recs[0]["type"], recs[-1]["type"], len(recs)')" "('start', 'end', 2)" "a quiet run: one start, one end"
+is "$(q 'recs[0]["argv"], recs[0]["cwd"], recs[0]["uid"], recs[0]["schema"]')" \
+	"(['sh', '-c', 'exit 3'], '$WS', $TEST_UID, 1)" "start: argv, cwd, uid, schema"
+is "$(q 'recs[0]["policy"]["mode"], recs[0]["policy"]["network"], "seccomp-notify-observer" in recs[0]["layers"]')" \
+	"('workspace-write', 'off', True)" "start: the policy in force and the observer among the layers"
+is "$(q 'recs[-1]["exit_status"], recs[-1]["signal"], recs[-1]["wall_ms"] >= 0, recs[-1]["peak_memory"] > 0')" \
+	"(3, 0, True, True)" "end: exit status, signal, wall time, peak memory"
+is "$(q 'len({r["session"] for r in recs}), len(recs[0]["session"]) >= 16, bad')" "(1, True, [])" \
+	"one session id per run, every line parses"
+
+run sb -w "$WS" -- sh -c 'kill -KILL $$'
+is "$RC" 137 "killed by SIGKILL: 137"
+is "$(q 'recs[-1]["type"], recs[-1]["exit_status"], recs[-1]["signal"]')" "('end', 137, 9)" "end: the signal"
+
+# ---- file changes under the workspace
+printf 'old\n' >"$WS/mod"
+printf 'old\n' >"$WS/del"
+printf 'old\n' >"$WS/ren"
+printf 'old\n' >"$WS/same"
+own "$WS"
+run sb -w "$WS" -- sh -c 'echo new >>mod; rm del; mv ren ren2; echo x >new; cat same >/dev/null; : >>same2; rm same2;
+	mkdir d; echo y >/tmp/private'
+is "$RC" 0 "file changes: the command ran"
+is "$(q 'sorted((r["change"], r["path"], r.get("from")) for r in recs if r["type"] == "file")')" \
+	"[('created', '$WS/d', None), ('created', '$WS/new', None), ('deleted', '$WS/del', None), ('modified', '$WS/mod', None), ('renamed', '$WS/ren2', '$WS/ren')]" \
+	"file records: created, modified, deleted, renamed; nothing for reads, for a file made and removed, or for the private /tmp"
+
+# ---- denials, one kind at a time: the log, the stderr line, and the effect outside
+before=$(tree_state "$OUTD")
+run sb -w "$WS" -- sh -c "echo forged >>'$OUTD/victim'"
+is "$(tree_state "$OUTD")" "$before" "write outside: the file is unchanged on the host"
+like "$ERR" "cordon: denied write $OUTD/victim: outside writable roots" "write outside: one line on stderr"
+is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "denial"]')" \
+	"[('write', '$OUTD/victim', 'outside writable roots')]" "write outside: the denial record"
+
+run sb -w "$WS" -- mkdir "$WS/.git"
+is "$([[ -e $WS/.git ]] && echo present || echo absent)" absent "protected name: not created"
+is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "denial"]')" \
+	"[('write', '$WS/.git', 'protected path $WS/.git')]" "protected name: the denial record names the rule"
+
+run sb -w "$WS" -- cat "$HOMEDIR/.ssh/id_ed25519"
+unlike "$OUT" "$NONCE" "read: the secret did not come out"
+is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" \
+	"[('read', '$HOMEDIR/.ssh/id_ed25519')]" "read: the denial record"
+like "$ERR" "cordon: denied read $HOMEDIR/.ssh/id_ed25519: deny-read path $HOMEDIR/.ssh" "read: the stderr line"
+
+run sb -w "$WS" -- bash -c 'exec 3<>/dev/tcp/203.0.113.9/8080'
+is "$(q '[(r["kind"], r["target"], r["port"]) for r in recs if r["type"] == "denial"]')" \
+	"[('connect', '203.0.113.9', 8080)]" "connect with the network off: the denial record (host, port)"
+like "$ERR" "cordon: denied connect 203.0.113.9 port 8080: network off" "connect: the stderr line"
+
+# A unix socket on the host, in a directory the sandbox sees; and an abstract one.
+python3 - "$OUTD/app.sock" "cordon-audit-$NONCE" <<'PY' &
+import socket, sys, time
+a = socket.socket(socket.AF_UNIX); a.bind(sys.argv[1]); a.listen(8)
+b = socket.socket(socket.AF_UNIX); b.bind("\0" + sys.argv[2]); b.listen(8)
+time.sleep(60)
+PY
+track_pid $!
+for _ in $(seq 50); do [[ -S $OUTD/app.sock ]] && break; sleep 0.1; done
+chmod 0777 "$OUTD/app.sock"
+run sb -w "$WS" -- python3 -c "
+import socket, sys
+for addr in ('$OUTD/app.sock', '\0cordon-audit-$NONCE'):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(addr); print('CONNECTED', addr)
+    except OSError as e:
+        print('refused', e.errno)
+"
+unlike "$OUT" CONNECTED "unix sockets of the host: no connection"
+is "$(q 'sorted((r["kind"], r["target"]) for r in recs if r["type"] == "denial")')" \
+	"[('unix-connect', '$OUTD/app.sock'), ('unix-connect', '@cordon-audit-$NONCE')]" \
+	"unix-connect: pathname and abstract, each on record"
+
+run sb -w "$WS" -- unshare -U true
+is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "denial"]')" \
+	"[('syscall', 'unshare with namespace flags', 'blocked system call')]" "blocked system call: on record"
+
+run sb -w "$WS" --network proxy --allow listed.example.test -- getent hosts "unlisted-$NONCE.example.test"
+is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" \
+	"[('dns', 'unlisted-$NONCE.example.test')]" "a DNS lookup the allowlist refuses: on record"
+
+# ---- the report
+rep=$T/report.json
+run sb -w "$WS" --report "$rep" -- sh -c "echo a >'$OUTD/victim'; echo b >'$OUTD/victim'; exit 5"
+is "$RC" 5 "report: the command's status"
+unlike "$ERR" "cordon: denied" "report: no denial lines on stderr"
+is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["exit_status"], r["timed_out"], [(d["kind"], d["target"], d["count"]) for d in r["denials"]], r["session"] == sys.argv[2])' "$rep" "$(q 'recs[0]["session"]')")" \
+	"5 False [('write', '$OUTD/victim', 2)] True" "report: exit status, the denials counted, the log's session"
+
+rm -f "$rep"
+run sb -w "$WS" --timeout 1 --report "$rep" -- sleep 30
+is "$RC" 124 "timeout: 124"
+is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["exit_status"], r["timed_out"], r["denials"])' "$rep" 2>&1)" \
+	"124 True []" "timeout: the report is valid JSON and says so"
+
+rm -f "$rep"
+run sb -w "$WS" --report "$rep" -- sh -c 'kill -KILL $$'
+is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["exit_status"], r["signal"])' "$rep" 2>&1)" \
+	"137 9" "killed: the report is valid JSON with the signal"
+
+rm -f "$rep"
+sb_bg "$LOGS/bg.out" -w "$WS" --report "$rep" -- sleep 30
+sleep 1
+kill -TERM "$SB_PID"
+wait "$SB_PID"
+is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["exit_status"], r["signal"])' "$rep" 2>&1)" \
+	"143 15" "cordon terminated from outside: the report is still written, valid"
+
+# ---- tampering
+tamper='for f in "$LOGD"/*.jsonl; do echo forged >>"$f"; : >"$f"; truncate -s0 "$f"; rm -f "$f"; mv "$f" "$f.x"; chmod 666 "$f"; done
+	mv "$LOGD" "$LOGD.x"; rm -rf "$LOGD"; ln -s /tmp "$LOGD.new"; kill -9 -1'
+count_before=$(wc -l <"$LOGDIR"/*.jsonl | tail -1)
+head_before=$(cat "$LOGDIR"/*.jsonl | sha256sum)
+n_before=$(sessions)
+EXTRA_ENV=("LOGD=$LOGDIR")
+run sb -w "$WS" -- bash -c "$tamper"
+EXTRA_ENV=()
+is "$(cat "$LOGDIR"/*.jsonl | head -n "$count_before" | sha256sum)" "$head_before" "tamper: every earlier record intact"
+is "$(sessions) $(q 'recs[-1]["type"]') $(grep -cx forged "$LOGDIR"/*.jsonl)" "$((n_before + 1)) end 0" \
+	"tamper: the run is on record to its end, nothing forged"
+
+# The log inside the workspace: it is guarded like a protected path.
+WSTATE=$WS/state
+mkdir -p "$WSTATE" && own "$WSTATE"
+EXTRA_ENV=("XDG_STATE_HOME=$WSTATE")
+run sb -w "$WS" -- true
+wlog=$(ls "$WSTATE"/cordon/audit/*.jsonl)
+wsum=$(sha256sum <"$wlog")
+EXTRA_ENV=("XDG_STATE_HOME=$WSTATE" "LOGD=$WSTATE/cordon/audit")
+run sb -w "$WS" -- bash -c "$tamper; mv '$WSTATE/cordon' '$WS/x'; mv '$WSTATE' '$WS/y'"
+EXTRA_ENV=()
+is "$(head -n 2 "$wlog" | sha256sum)" "$wsum" "log inside the workspace: intact"
+is "$(grep -c '"type":"end"' "$wlog") $(grep -cx forged "$wlog")" "2 0" "log inside the workspace: the tampering run on record"
+
+# Full access: no file boundary, but the log stays out of reach.
+count_before=$(cat "$LOGDIR"/*.jsonl | wc -l)
+head_before=$(cat "$LOGDIR"/*.jsonl | sha256sum)
+EXTRA_ENV=("LOGD=$LOGDIR")
+run sb -w "$WS" --mode full-access -- bash -c "$tamper"
+EXTRA_ENV=()
+is "$(cat "$LOGDIR"/*.jsonl | head -n "$count_before" | sha256sum) $(grep -cx forged "$LOGDIR"/*.jsonl)" \
+	"$head_before 0" "full-access: the log cannot be written or truncated"
+is "$(q 'recs[0]["policy"]["mode"], recs[-1]["type"]')" "('full-access', 'end')" "full-access: the run is on record"
+
+# ---- a burst of 10,000 file creations
+run sb -w "$WS" -- python3 -c "
+import os
+os.mkdir('burst')
+for i in range(10000):
+    open('burst/f%05d' % i, 'w').close()
+"
+is "$RC" 0 "burst: the command ran"
+is "$(q 'len({r["path"] for r in recs if r["type"] == "file" and r["change"] == "created" and r["path"].startswith("'"$WS"'/burst/f")})')" \
+	10000 "burst: 10,000 creations, 10,000 records"
+
+# ---- --no-audit, and bad input
+n_before=$(sessions)
+run sb -w "$WS" --no-audit -- sh -c "echo x >'$OUTD/victim'"
+is "$(sessions)" "$n_before" "--no-audit: nothing logged"
+unlike "$ERR" "cordon: denied write" "--no-audit: no observer"
+run sb -w "$WS" --audit "$LOGS" -- true
+is "$RC" 125 "--audit naming a directory: refused (125)"
+like "$ERR" "audit log \`$LOGS\`" "--audit naming a directory: the message names it"
+ln -sfn "$LOGS/target" "$LOGS/link.jsonl"
+run sb -w "$WS" --audit "$LOGS/link.jsonl" -- true
+is "$RC $([[ -e $LOGS/target ]] && echo followed || echo not-followed)" "125 not-followed" "--audit through a symlink: refused"
+run sb -w "$WS" --audit - --no-audit -- true
+is "$RC" 125 "--audit with --no-audit: a usage error"
+run sb -w "$WS" --audit - -- true
+is "$(printf '%s\n' "$ERR" | python3 -c 'import json,sys; print([json.loads(l)["type"] for l in sys.stdin])')" \
+	"['start', 'end']" "--audit -: the records on stderr"
+
+done_testing

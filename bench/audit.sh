@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Cost of auditing: a 50-file C project built from clean (`make -j2`) natively, under `cordon run
-# --no-audit` and under `cordon run` (audit log + observer, the default), interleaved round by
+# --no-audit`, under `cordon run` (audit log + observer, the default) and with --audit-reads
+# (every open past the observer), interleaved round by
 # round in one run so that the three see the same machine. Prints medians and the ratios of
 # medians; nothing here asserts performance.
 #
@@ -85,21 +86,26 @@ build() {
 native() { "$@"; }
 no_audit() { "$cordon" run -w "$proj" --no-audit -- "$@"; }
 audited() { XDG_STATE_HOME=$work/state "$cordon" run -w "$proj" -- "$@"; }
+reads() { XDG_STATE_HOME=$work/state "$cordon" run -w "$proj" --audit-reads -- "$@"; }
 
 build native >/dev/null # warm the page cache and the compiler
-declare -a tn ta tb
+declare -a tn ta tb tc
 for ((r = 0; r < rounds; r++)); do
 	tn+=("$(build native)")
 	ta+=("$(build no_audit)")
 	tb+=("$(build audited)")
+	tc+=("$(build reads)")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-mn=$(median "${tn[@]}") ma=$(median "${ta[@]}") mb=$(median "${tb[@]}")
+mn=$(median "${tn[@]}") ma=$(median "${ta[@]}") mb=$(median "${tb[@]}") mc=$(median "${tc[@]}")
 records=$(cat "$work"/state/cordon/audit/*.jsonl 2>/dev/null | wc -l)
 printf 'audit bench: %d files, make -j2, %d rounds (ms, medians)\n' "$files" "$rounds"
 printf '  native            %6s\n' "$mn"
 printf '  cordon --no-audit %6s   %.3fx native\n' "$ma" "$(echo "$ma / $mn" | bc -l)"
 printf '  cordon (audited)  %6s   %.3fx native, %+.1f%% over --no-audit\n' "$mb" "$(echo "$mb / $mn" | bc -l)" \
 	"$(echo "($mb / $ma - 1) * 100" | bc -l)"
+printf '  --audit-reads     %6s   %.3fx native, %+.1f%% over --no-audit\n' "$mc" "$(echo "$mc / $mn" | bc -l)" \
+	"$(echo "($mc / $ma - 1) * 100" | bc -l)"
 printf '  audit records written: %s\n' "$records"
-printf '  samples native:   %s\n  samples no-audit: %s\n  samples audited:  %s\n' "${tn[*]}" "${ta[*]}" "${tb[*]}"
+printf '  samples native:   %s\n  samples no-audit: %s\n  samples audited:  %s\n  samples reads:    %s\n' \
+	"${tn[*]}" "${ta[*]}" "${tb[*]}" "${tc[*]}"

@@ -23,7 +23,7 @@ enum {
 	OPT_MODE = 0x100, OPT_WRITABLE, OPT_PROTECT, OPT_NO_DEFAULT_PROTECT, OPT_DENY_READ, OPT_NO_DEFAULT_DENY_READ,
 	OPT_NETWORK, OPT_ENV, OPT_ENV_KEEP, OPT_ENV_CLEAR, OPT_TIMEOUT, OPT_MEMORY, OPT_MAX_PROCS, OPT_CPU_SECONDS,
 	OPT_FILE_SIZE, OPT_CONFIG, OPT_NO_USER_CONFIG, OPT_ALLOW_DEGRADED, OPT_EXPLAIN, OPT_ALLOW, OPT_DENY,
-	OPT_AUDIT, OPT_NO_AUDIT, OPT_REPORT,
+	OPT_AUDIT, OPT_NO_AUDIT, OPT_AUDIT_READS, OPT_REPORT,
 };
 
 static const struct option run_opts[] = {
@@ -51,6 +51,7 @@ static const struct option run_opts[] = {
 	{"explain", no_argument, NULL, OPT_EXPLAIN},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"no-audit", no_argument, NULL, OPT_NO_AUDIT},
+	{"audit-reads", no_argument, NULL, OPT_AUDIT_READS},
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -88,6 +89,8 @@ static void run_help(void)
 	       "      --audit FILE          append the audit log here (`-`: stderr; default: a file a\n"
 	       "                            day in $XDG_STATE_HOME/cordon/audit/; see docs/audit.md)\n"
 	       "      --no-audit            no audit log and no observer (denials only from the proxy)\n"
+	       "      --audit-reads         record refused reads of deny-read paths too (every open\n"
+	       "                            goes past the observer: slower, see docs/audit.md)\n"
 	       "      --report FILE         after the command, write a JSON report with its exit\n"
 	       "                            status and denials (else denials go to stderr)\n"
 	       "      --explain             print the compiled plan and exit\n"
@@ -127,6 +130,7 @@ struct run_flags {
 	bool explain;
 	const char *audit;
 	bool no_audit;
+	bool audit_reads;
 	const char *report;
 };
 
@@ -201,6 +205,9 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 		return 0;
 	case OPT_NO_AUDIT:
 		f->no_audit = true;
+		return 0;
+	case OPT_AUDIT_READS:
+		f->audit_reads = true;
 		return 0;
 	case OPT_REPORT:
 		if (!arg[0] || strcmp(arg, "-") == 0)
@@ -320,8 +327,8 @@ int cmd_run(int argc, char **argv)
 		cli_usage_error("run", "no command given");
 		goto out;
 	}
-	if (f.audit && f.no_audit) {
-		cli_usage_error("run", "--audit and --no-audit contradict each other");
+	if ((f.audit || f.audit_reads) && f.no_audit) {
+		cli_usage_error("run", "%s and --no-audit contradict each other", f.audit ? "--audit" : "--audit-reads");
 		goto out;
 	}
 	struct cordon_policy policy;
@@ -334,7 +341,8 @@ int cmd_run(int argc, char **argv)
 		struct run_request req = {
 			.policy = &policy, .argv = optind < argc ? argv + optind : none, .environ = environ,
 			.verbose = f.verbose, .explain_only = f.explain, .config_files = &read_files,
-			.audit_path = f.audit, .no_audit = f.no_audit, .report_path = f.report,
+			.audit_path = f.audit, .no_audit = f.no_audit, .audit_reads = f.audit_reads,
+			.report_path = f.report,
 		};
 		int rc = cordon_backend_linux.run(&req, &err);
 		status = rc < 0 ? cli_fail(err) : rc;

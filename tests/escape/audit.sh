@@ -80,6 +80,9 @@ is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "den
 	"[('write', '$WS/.git', 'protected path $WS/.git')]" "protected name: the denial record names the rule"
 
 run sb -w "$WS" -- cat "$HOMEDIR/.ssh/id_ed25519"
+unlike "$OUT" "$NONCE" "read without --audit-reads: the secret did not come out"
+is "$(q '[r["kind"] for r in recs if r["type"] == "denial"]')" "[]" "read without --audit-reads: not observed"
+run sb -w "$WS" --audit-reads -- cat "$HOMEDIR/.ssh/id_ed25519"
 unlike "$OUT" "$NONCE" "read: the secret did not come out"
 is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" \
 	"[('read', '$HOMEDIR/.ssh/id_ed25519')]" "read: the denial record"
@@ -209,6 +212,8 @@ run sb -w "$WS" --audit "$LOGS/link.jsonl" -- true
 is "$RC $([[ -e $LOGS/target ]] && echo followed || echo not-followed)" "125 not-followed" "--audit through a symlink: refused"
 run sb -w "$WS" --audit - --no-audit -- true
 is "$RC" 125 "--audit with --no-audit: a usage error"
+run sb -w "$WS" --audit-reads --no-audit -- true
+is "$RC" 125 "--audit-reads with --no-audit: a usage error"
 run sb -w "$WS" --audit - -- true
 is "$(printf '%s\n' "$ERR" | python3 -c 'import json,sys; print([json.loads(l)["type"] for l in sys.stdin])')" \
 	"['start', 'end']" "--audit -: the records on stderr"

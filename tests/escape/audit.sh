@@ -178,6 +178,15 @@ EXTRA_ENV=()
 is "$(head -n 2 "$wlog" | sha256sum)" "$wsum" "log inside the workspace: intact"
 is "$(grep -c '"type":"end"' "$wlog") $(grep -cx forged "$wlog")" "2 0" "log inside the workspace: the tampering run on record"
 
+# --audit FILE inside the workspace: the file itself is kept read-only and its name guarded.
+flog=$WS/logs/run.jsonl
+mkdir -p "$WS/logs" && own "$WS/logs"
+run sb -w "$WS" --audit "$flog" -- true
+fsum=$(sha256sum <"$flog")
+run sb -w "$WS" --audit "$flog" -- bash -c "echo forged >>'$flog'; : >'$flog'; rm -f '$flog'; mv '$flog' '$flog.x'; mv '$WS/logs' '$WS/logs2'"
+is "$(head -n 2 "$flog" | sha256sum) $(grep -cx forged "$flog") $(grep -c '"type":"end"' "$flog")" "$fsum 0 2" \
+	"--audit FILE inside the workspace: intact, and the tampering run on record"
+
 # Full access: no file boundary, but the log stays out of reach.
 count_before=$(cat "$LOGDIR"/*.jsonl | wc -l)
 head_before=$(cat "$LOGDIR"/*.jsonl | sha256sum)

@@ -37,7 +37,7 @@
 #include "core/paths.h"
 
 /* At most this many paths are followed for `file` records; past it they are counted. */
-#define MAX_TRACKED 1000000
+#define MAX_TRACKED 200000
 
 struct tracked {
 	char *path;

@@ -18,7 +18,7 @@ git -C "$ws" init -q && git -C "$ws" -c user.email=d@x -c user.name=demo commit 
 echo 'int main(void) { return 0; }' >"$ws/main.c"
 echo "PRIVATE KEY (demo)" >"$demo/home/.ssh/id_ed25519"
 echo "# demo bashrc" >"$demo/home/.bashrc"
-export HOME=$demo/home
+export HOME=$demo/home XDG_STATE_HOME=$demo/state
 # A service on the host's loopback, to show the network is off (loopback included).
 port=$((20000 + RANDOM % 20000))
 python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1 &
@@ -45,9 +45,13 @@ show 'setsid sleep 300 & echo "started a background daemon"'
 say "cordon run --network proxy --allow localhost:$port -- bash -c 'curl to the allowed port, then to example.com'"
 "$CORDON" run -w "$ws" --network proxy --allow "localhost:$port" -- bash -c \
 	"curl -sS -o /dev/null -w 'localhost:$port: HTTP %{http_code}\n' http://localhost:$port/; curl -sS -m 5 http://example.com/" 2>&1 || true
+say "cordon run --report report.json -w CHECKOUT -- bash -c 'echo x > ~/.profile; echo done'"
+"$CORDON" run -w "$ws" --report "$demo/report.json" -- bash -c 'echo x > ~/.profile; echo done' 2>&1 || true
+cat "$demo/report.json"
 say "after the runs, on the host:"
 echo "~/.bashrc:               $(cat "$HOME/.bashrc")"
 echo ".git/hooks/pre-commit:   $([[ -e $ws/.git/hooks/pre-commit ]] && echo PRESENT || echo absent)"
 echo ".agents:                 $([[ -e $ws/.agents ]] && echo PRESENT || echo absent)"
 echo "sleep 300 still running: $(pgrep -f 'sleep 300' >/dev/null && echo YES || echo no)"
 echo "the host's loopback server is up: $(bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && echo yes || echo no)"
+echo "audit log:               $(cat "$XDG_STATE_HOME"/cordon/audit/*.jsonl | wc -l) records in $XDG_STATE_HOME/cordon/audit/"

@@ -20,7 +20,6 @@ struct run_request {
 	 * observer at all with `no_audit`; `report`: the JSON report's file (NULL: denials on stderr). */
 	const char *audit_path;
 	bool no_audit;
-	bool audit_reads; /* also every open, for the deny-read paths' denials (costly: docs/audit.md) */
 	const char *report_path;
 };
 

@@ -208,6 +208,8 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 		return 0;
 	case OPT_AUDIT_READS:
 		f->audit_reads = true;
+		p->audit_reads = true;
+		p->set |= PF_AUDIT_READS;
 		return 0;
 	case OPT_REPORT:
 		if (!arg[0] || strcmp(arg, "-") == 0)
@@ -341,8 +343,7 @@ int cmd_run(int argc, char **argv)
 		struct run_request req = {
 			.policy = &policy, .argv = optind < argc ? argv + optind : none, .environ = environ,
 			.verbose = f.verbose, .explain_only = f.explain, .config_files = &read_files,
-			.audit_path = f.audit, .no_audit = f.no_audit, .audit_reads = f.audit_reads,
-			.report_path = f.report,
+			.audit_path = f.audit, .no_audit = f.no_audit, .report_path = f.report,
 		};
 		int rc = cordon_backend_linux.run(&req, &err);
 		status = rc < 0 ? cli_fail(err) : rc;

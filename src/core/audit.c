@@ -110,13 +110,13 @@ static json_t *policy_json(const struct cordon_policy *p, enum cordon_network ne
 	for (int i = 0; limits && i < POLICY_NLIMITS; i++)
 		if (p->limits[i])
 			json_object_set_new(limits, policy_limit_name((enum cordon_limit)i), json_integer((json_int_t)p->limits[i]));
-	return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:b, s:o, s:b, s:o, s:o, s:o}", "mode", policy_mode_name(p->mode),
+	return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:b, s:o, s:b, s:o, s:o, s:o, s:b}", "mode", policy_mode_name(p->mode),
 			 "network", policy_network_name(network), "workspace", p->workspace, "writable",
 			 string_array(p->writable.v, p->writable.n), "protect", string_array(p->protect.v, p->protect.n),
 			 "default_protect", p->default_protect, "deny_read", string_array(p->deny_read.v, p->deny_read.n),
 			 "default_deny_read", p->default_deny_read, "allow",
 			 string_array(p->net_allow.v, p->net_allow.n), "deny", string_array(p->net_deny.v, p->net_deny.n),
-			 "limits", limits);
+			 "limits", limits, "audit_reads", p->audit_reads);
 }
 
 char *audit_start(const struct audit_ctx *a, int64_t ts_ms, const char *version, char *const *argv, const char *cwd,

@@ -210,6 +210,9 @@ static int parse_top(struct ctx *c, const char *k, json_t *v)
 	} else if (strcmp(k, "allow_degraded") == 0) {
 		p->set |= PF_ALLOW_DEGRADED;
 		return get_bool(c, k, v, &p->allow_degraded);
+	} else if (strcmp(k, "audit_reads") == 0) {
+		p->set |= PF_AUDIT_READS;
+		return get_bool(c, k, v, &p->audit_reads);
 	} else if (strcmp(k, "env") == 0) {
 		return parse_env(c, v);
 	} else if (strcmp(k, "limits") == 0) {

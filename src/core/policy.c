@@ -79,6 +79,8 @@ int policy_merge(struct cordon_policy *dst, const struct cordon_policy *src)
 		dst->env_clear = src->env_clear;
 	if (src->set & PF_ALLOW_DEGRADED)
 		dst->allow_degraded = src->allow_degraded;
+	if (src->set & PF_AUDIT_READS)
+		dst->audit_reads = src->audit_reads;
 	for (int i = 0; i < POLICY_NLIMITS; i++)
 		if (src->set & (PF_LIMIT0 << i))
 			dst->limits[i] = src->limits[i];

@@ -21,6 +21,7 @@ enum policy_field {
 	PF_DEFAULT_DENY_READ = 1u << 4,
 	PF_ENV_CLEAR = 1u << 5,
 	PF_ALLOW_DEGRADED = 1u << 6,
+	PF_AUDIT_READS = 1u << 7,
 	PF_LIMIT0 = 1u << 8, /* PF_LIMIT0 << which */
 };
 
@@ -41,6 +42,7 @@ struct cordon_policy {
 	bool env_clear;
 	uint64_t limits[POLICY_NLIMITS]; /* 0: no limit */
 	bool allow_degraded;
+	bool audit_reads; /* the audit observer also sees every open (deny-read denials on record) */
 };
 
 extern const char *const policy_default_protect[];

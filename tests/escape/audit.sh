@@ -82,6 +82,11 @@ is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "den
 run sb -w "$WS" -- cat "$HOMEDIR/.ssh/id_ed25519"
 unlike "$OUT" "$NONCE" "read without --audit-reads: the secret did not come out"
 is "$(q '[r["kind"] for r in recs if r["type"] == "denial"]')" "[]" "read without --audit-reads: not observed"
+printf '{"audit_reads": true}\n' >"$T/reads.json"
+own "$T/reads.json"
+run sb -w "$WS" --config "$T/reads.json" -- cat "$HOMEDIR/.ssh/id_ed25519"
+is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]') $(q 'recs[0]["policy"]["audit_reads"]')" \
+	"[('read', '$HOMEDIR/.ssh/id_ed25519')] True" "read: audit_reads in a config file works as the flag"
 run sb -w "$WS" --audit-reads -- cat "$HOMEDIR/.ssh/id_ed25519"
 unlike "$OUT" "$NONCE" "read: the secret did not come out"
 is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" \

@@ -63,6 +63,7 @@ static const char full_config[] =
 	"  \"default_protect\": false,\n"
 	"  \"default_deny_read\": false,\n"
 	"  \"allow_degraded\": true,\n"
+	"  \"audit_reads\": true,\n"
 	"  \"env\": {\n"
 	"    \"set\": {\"CI\": \"1\", \"EMPTY\": \"\", \"WITH_EQ\": \"a=b\"},\n"
 	"    \"keep\": [\"GITHUB_TOKEN\"],\n"
@@ -97,6 +98,8 @@ static void test_full_config(void **state)
 	assert_false(p.default_protect);
 	assert_false(p.default_deny_read);
 	assert_true(p.allow_degraded);
+	assert_true(p.audit_reads);
+	assert_true(p.set & PF_AUDIT_READS);
 	assert_int_equal(p.env_set.n, 3);
 	assert_string_equal(p.env_set.v[0], "CI=1");
 	assert_string_equal(p.env_set.v[1], "EMPTY=");
@@ -110,7 +113,7 @@ static void test_full_config(void **state)
 	assert_int_equal(p.limits[CORDON_LIMIT_CPU_SECONDS], 60);
 	assert_int_equal(p.limits[CORDON_LIMIT_FILE_SIZE], 1048576);
 	unsigned want = PF_MODE | PF_NETWORK | PF_WORKSPACE | PF_DEFAULT_PROTECT | PF_DEFAULT_DENY_READ |
-			PF_ENV_CLEAR | PF_ALLOW_DEGRADED;
+			PF_ENV_CLEAR | PF_ALLOW_DEGRADED | PF_AUDIT_READS;
 	for (int i = 0; i < POLICY_NLIMITS; i++)
 		want |= PF_LIMIT0 << i;
 	assert_int_equal(p.set, want);
@@ -159,6 +162,7 @@ static void test_wrong_types(void **state)
 	EXPECT_ERROR("{\"default_protect\": \"yes\"}", ORIGIN, "`default_protect`");
 	EXPECT_ERROR("{\"default_deny_read\": 0}", ORIGIN, "`default_deny_read`");
 	EXPECT_ERROR("{\"allow_degraded\": null}", ORIGIN, "`allow_degraded`");
+	EXPECT_ERROR("{\"audit_reads\": \"yes\"}", ORIGIN, "`audit_reads`");
 	EXPECT_ERROR("{\"env\": []}", ORIGIN, "`env`");
 	EXPECT_ERROR("{\"env\": {\"set\": [\"A=1\"]}}", ORIGIN, "`env.set`");
 	EXPECT_ERROR("{\"env\": {\"set\": {\"A\": 1}}}", ORIGIN, "`env.set`");

@@ -583,7 +583,7 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	if (!req->no_audit) {
 		if (!(obs = observer_new(plan, p, sink)))
 			return cerr_set(err, ENOMEM, "out of memory");
-		c.filter = req->audit_reads && has_deny_read(plan) ? LX_FILTER_OBSERVE_READS : LX_FILTER_OBSERVE;
+		c.filter = p->audit_reads && has_deny_read(plan) ? LX_FILTER_OBSERVE_READS : LX_FILTER_OBSERVE;
 	} else {
 		c.filter = plan->fs_restricted && plan->nguarded ? LX_FILTER_BROKER : LX_FILTER_PLAIN;
 	}

@@ -95,13 +95,12 @@ static int add_denials(scmp_filter_ctx ctx, bool observe, struct cordon_error **
 		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, deny(observe, EPERM), nr, 0, NULL, denied[i], err) < 0)
 			return -1;
 	}
-	/* clone3 stays an ENOSYS in the filter: glibc tries it before every fork and falls back, a
-	 * compatibility answer rather than a denial worth a record (and a round trip). */
+	/* The calls answered as missing stay an ENOSYS in the filter, observed or not: glibc tries
+	 * clone3 before every fork, libuv (node) probes io_uring at start, and both fall back. A
+	 * compatibility answer, not a denial worth a record, a line on stderr and a round trip. */
 	for (int i = 0; missing[i]; i++) {
 		int nr = seccomp_syscall_resolve_name(missing[i]);
-		bool quiet = strcmp(missing[i], "clone3") == 0;
-		if (nr != __NR_SCMP_ERROR && nr >= 0 &&
-		    rule(ctx, deny(observe && !quiet, ENOSYS), nr, 0, NULL, missing[i], err) < 0)
+		if (nr != __NR_SCMP_ERROR && nr >= 0 && rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, missing[i], err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(ns_flags); i++) {
@@ -159,17 +158,12 @@ int lx_seccomp_emit_denied(FILE *out)
 {
 	size_t n = 0;
 	fprintf(out, "const struct lx_denied_call lx_denied_calls[] = {\n");
-	for (int pass = 0; pass < 2; pass++) {
-		const char *const *names = pass ? missing : denied;
-		for (int i = 0; names[i]; i++) {
-			if (strcmp(names[i], "clone3") == 0)
-				continue;
-			int nr = seccomp_syscall_resolve_name(names[i]);
-			if (nr == __NR_SCMP_ERROR || nr < 0)
-				continue;
-			fprintf(out, "\t{%d, %d, \"%s\"},\n", nr, pass ? ENOSYS : EPERM, names[i]);
-			n++;
-		}
+	for (int i = 0; denied[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(denied[i]);
+		if (nr == __NR_SCMP_ERROR || nr < 0)
+			continue;
+		fprintf(out, "\t{%d, %d, \"%s\"},\n", nr, EPERM, denied[i]);
+		n++;
 	}
 	fprintf(out, "};\nconst size_t lx_denied_calls_n = %zu;\n\n", n);
 	return ferror(out) ? -1 : 0;

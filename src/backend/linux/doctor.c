@@ -201,6 +201,8 @@ static const struct guarantee guarantees[] = {
 	 "network namespace; out only through cordon's proxy, which checks every destination"},
 	{"no process outlives the command", {F_PIDNS}, 1, "pid namespace + PR_SET_PDEATHSIG"},
 	{"no privilege gain", {F_SECCOMP}, 1, "capabilities dropped, securebits, no_new_privs, seccomp"},
+	{"audit: denials known, the log out of the sandbox's reach", {F_MNTNS, F_SECCOMP_NOTIFY}, 2,
+	 "seccomp user-notification observer + the log read-only in the view"},
 };
 
 int lx_doctor(bool json)

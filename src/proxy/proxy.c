@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The engine's life cycle, its epoll loop, connections, deadlines and the denial list. */
+/* The engine's life cycle, its epoll loop, connections, deadlines, the denial list and the records. */
 #include "proxy/proxy_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -166,12 +167,16 @@ static void reap_dead(struct proxy *p)
 	}
 }
 
+static void conn_record(struct conn *c, const char *reason, int64_t now);
+
 static void conn_close(struct conn *c)
 {
 	struct proxy *p = c->p;
 	if (c->closed)
 		return;
 	c->closed = true;
+	if (c->allowed && !c->recorded)
+		conn_record(c, NULL, proxy_now_ms());
 	if (c->cl.fd >= 0)
 		close(c->cl.fd);
 	if (c->up.fd >= 0)
@@ -510,6 +515,8 @@ void proxy_free(struct proxy *p)
 	if (!p)
 		return;
 	resolver_stop(p);
+	/* Only proxy_run() makes connections, and it closes them all before it returns: none is left
+	 * here to send a record after it. */
 	while (p->conns)
 		conn_close(p->conns);
 	free_jobs(p->todo);
@@ -580,4 +587,55 @@ size_t proxy_denials(struct proxy *p, struct proxy_denial *out, size_t max)
 		memcpy(out, p->den, (n < max ? n : max) * sizeof(*out));
 	pthread_mutex_unlock(&p->dmu);
 	return n;
+}
+
+/* ---- records */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void conn_allowed(struct conn *c)
+{
+	c->allowed = true;
+	c->decided_at = proxy_now_ms();
+	c->decided_wall = wall_ms();
+}
+
+/* Sends c's one record: a refusal when `reason` is set, else the allowed connection, closing. */
+static void conn_record(struct conn *c, const char *reason, int64_t now)
+{
+	const struct proxy_opts *o = &c->p->o;
+	c->recorded = true;
+	if (!o->on_conn)
+		return;
+	struct proxy_conn_record r = {
+		.port = c->port,
+		.allowed = reason == NULL,
+		/* What the engine wrote upstream itself (a rewritten head, bytes it read to check) is
+		 * the client's too; its replies to the client are not upstream's, and are not counted. */
+		.bytes_out = c->dir[0].moved + c->up.sent,
+		.bytes_in = c->dir[1].moved,
+		.start_ms = c->decided_wall,
+		.duration_ms = now - c->decided_at,
+	};
+	snprintf(r.host, sizeof(r.host), "%s", c->host);
+	snprintf(r.address, sizeof(r.address), "%s", c->dialled);
+	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
+	o->on_conn(o->on_conn_ctx, &r);
+}
+
+void conn_denied(struct conn *c, const char *reason)
+{
+	proxy_record_denial(c->p, c->host, c->port, reason);
+	if (c->recorded)
+		return;
+	/* A refusal is a verdict of its own, even after the allowlist passed (a name that resolves to
+	 * this host, a tunnel fronting for another): it is recorded now, and takes no time. */
+	c->decided_at = proxy_now_ms();
+	c->decided_wall = wall_ms();
+	conn_record(c, reason, c->decided_at);
 }

@@ -34,6 +34,36 @@ struct proxy_addr {
 typedef int (*proxy_resolve_fn)(void *ctx, const char *host, uint16_t port, struct proxy_addr *out,
 				size_t max);
 
+/*
+ * One connection the engine decided on, for the audit log. Strings are NUL-terminated; the record is
+ * the callback's only for the call (copy what you keep).
+ */
+struct proxy_conn_record {
+	char host[256];	   /* the name or IP as asked, lowercased as the allowlist saw it: the CONNECT or
+			    * SOCKS5 target; in transparent mode the TLS SNI or HTTP Host, else the name
+			    * DNS gave out for the address, else the address */
+	uint16_t port;
+	char address[64];  /* the address last dialled, "192.0.2.1" or "2001:db8::1" (no port); "" when none
+			    * was (refused before dialling, the name did not resolve) */
+	bool allowed;	   /* false: refused, and proxy_denials() counts it too */
+	char reason[300];  /* for a refusal, the text of its proxy_denial.reason; "" when allowed */
+	uint64_t bytes_out; /* client to upstream: what reached the upstream socket, the request head the
+			     * engine rewrote and any bytes it read to check included; never a reply of its own */
+	uint64_t bytes_in;  /* upstream to client, likewise */
+	int64_t start_ms;   /* CLOCK_REALTIME, ms: when the verdict was made */
+	int64_t duration_ms; /* from the verdict to the close; 0 for a refusal */
+};
+
+/*
+ * Called on proxy_run()'s thread, never after it returns, once for each connection that got a verdict:
+ * for an allowed one when it closes, whatever closed it (either side's EOF, an error, the idle timeout,
+ * a failed dial, proxy_stop()); for a refused one at the refusal. A connection that never named a
+ * destination (closed early, a malformed request) has none, and neither has a DNS question. A tunnel
+ * whose first bytes name another host (no fronting) was allowed, then refused: its one record is the
+ * refusal, with the address it dialled. The callback should be quick: the engine waits for it.
+ */
+typedef void (*proxy_conn_fn)(void *ctx, const struct proxy_conn_record *r);
+
 struct proxy_opts {
 	int connect_timeout_ms; /* resolution plus connect; 0: 10000. Answer 504 / SOCKS 0x04 */
 	int idle_timeout_ms;	/* a relay with no bytes moving either way; 0: 300000 */
@@ -49,6 +79,8 @@ struct proxy_opts {
 	size_t n_transparent;
 	bool has_dns;
 	int dns_fd;
+	proxy_conn_fn on_conn; /* NULL: no records */
+	void *on_conn_ctx;
 	/* Tests only (cordon never sets it): called on each address just before connect(), after every
 	 * check, so that a test can send names it resolved to TEST-NET addresses to its loopback servers. */
 	void (*test_dial_rewrite)(void *ctx, struct proxy_addr *a);

@@ -105,9 +105,21 @@ static void make_addr(struct proxy_addr *a, int family, const uint8_t *bytes, ui
 	}
 }
 
+/* a's address without its port, "192.0.2.1" or "2001:db8::1"; "" if it is neither family. */
+static void addr_text(const struct proxy_addr *a, char *out, size_t cap)
+{
+	const void *bytes = NULL;
+	if (a->ss.ss_family == AF_INET)
+		bytes = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+	else if (a->ss.ss_family == AF_INET6)
+		bytes = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+	if (!bytes || !inet_ntop(a->ss.ss_family, bytes, out, (socklen_t)cap))
+		out[0] = '\0';
+}
+
 static int deny(struct conn *c, const char *reason)
 {
-	proxy_record_denial(c->p, c->host, c->port, reason);
+	conn_denied(c, reason);
 	return proto_dial_done(c, DIAL_DENIED, reason);
 }
 
@@ -128,6 +140,7 @@ static int dial_one(struct conn *c, struct proxy_addr *a)
 	struct proxy *p = c->p;
 	if (p->o.test_dial_rewrite)
 		p->o.test_dial_rewrite(p->o.test_dial_ctx, a);
+	addr_text(a, c->dialled, sizeof(c->dialled));
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -229,10 +242,7 @@ int dial_on_resolved(struct conn *c, struct rjob *j)
 			ok[n++] = j->addrs[i];
 			continue;
 		}
-		const struct proxy_addr *a = &j->addrs[i];
-		const void *bytes = a->ss.ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr
-							       : (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-		inet_ntop(a->ss.ss_family, bytes, local, sizeof(local));
+		addr_text(&j->addrs[i], local, sizeof(local));
 	}
 	if (c->pin_orig) {
 		/* Transparent mode: the client connected to an address of its own choosing and named a
@@ -367,6 +377,7 @@ int dial_start(struct conn *c, const char *host, uint16_t port)
 			snprintf(reason, sizeof(reason), "not in the allowlist (--allow)");
 		return deny(c, reason);
 	}
+	conn_allowed(c);
 	uint8_t ip[16];
 	int fam = allowlist_parse_ip(host, ip);
 	struct proxy_addr a[2];

@@ -66,6 +66,7 @@ struct endpoint {
 	bool gone; /* taken out of epoll: nothing more to read from or write to it */
 	struct conn *c;
 	struct wbuf out;
+	uint64_t sent; /* bytes wbuf_flush() wrote to fd (for the upstream: the client's, forwarded) */
 };
 
 /* One direction of the relay: src -> pipe -> dst. */
@@ -75,6 +76,7 @@ struct relay_dir {
 	bool eof;	 /* src said EOF */
 	bool in_blocked; /* the pipe refused more: wait for it to drain before reading src again */
 	bool done;	 /* dst was shut down for writing */
+	uint64_t moved;	 /* bytes spliced into dst */
 };
 
 struct conn {
@@ -105,6 +107,11 @@ struct conn {
 	int last_errno;
 	struct relay_dir dir[2]; /* [0] client to upstream, [1] upstream to client */
 	size_t pipe_sz;
+	/* The audit record (proxy_opts.on_conn). */
+	bool allowed;	  /* the allowlist passed: the record goes out at the close */
+	bool recorded;	  /* it went out (a refusal's at once) */
+	int64_t decided_at, decided_wall; /* ms, CLOCK_MONOTONIC and CLOCK_REALTIME */
+	char dialled[64]; /* the address last dialled, as text */
 };
 
 struct dns_job;
@@ -168,6 +175,10 @@ int64_t proxy_now_ms(void);
 /* Makes epoll's interest for each of c's fds what c's state asks for. -1 on failure. */
 int conn_update_events(struct conn *c);
 void proxy_record_denial(struct proxy *p, const char *host, uint16_t port, const char *reason);
+/* The allowlist passed c's destination: its record goes out when it closes. */
+void conn_allowed(struct conn *c);
+/* c's destination is refused: counted with the denials, and c's record goes out now. */
+void conn_denied(struct conn *c, const char *reason);
 
 /* proxy_dial.c: check, resolve, connect. Each returns 0, or -1 when the connection must be closed. */
 int dial_start(struct conn *c, const char *host, uint16_t port);

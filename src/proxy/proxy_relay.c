@@ -42,6 +42,7 @@ int wbuf_flush(struct endpoint *ep)
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		w->off += (size_t)n;
+		ep->sent += (uint64_t)n;
 	}
 	free(w->buf);
 	*w = (struct wbuf){0};
@@ -95,7 +96,7 @@ static int check_first_bytes(struct conn *c, struct relay_dir *d)
 		snprintf(reason, sizeof(reason), "a TLS hello or HTTP head that does not parse");
 	else
 		goto pass;
-	proxy_record_denial(c->p, c->host, c->port, reason);
+	conn_denied(c, reason);
 	return c->tproxy ? tproxy_reset(c) : -1; /* transparent refusals are resets, as everywhere there */
 pass:
 	if (http_queue_first(c) < 0)
@@ -136,6 +137,7 @@ static int pump_dir(struct conn *c, struct relay_dir *d, struct endpoint *src, s
 			ssize_t n = splice(d->r, NULL, dst->fd, NULL, d->bytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				d->bytes -= (size_t)n;
+				d->moved += (uint64_t)n;
 				d->in_blocked = false;
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {

@@ -128,7 +128,7 @@ enum first_bytes first_bytes_name(const uint8_t *b, size_t len, char *name, size
 
 static int refuse(struct conn *c, const char *reason)
 {
-	proxy_record_denial(c->p, c->host, c->port, reason);
+	conn_denied(c, reason);
 	return tproxy_reset(c);
 }
 
@@ -137,11 +137,8 @@ static int decide(struct conn *c, const char *named)
 {
 	struct proxy *p = c->p;
 	const char *name = named ? named : seen_name(p, v4_bytes(&c->orig), c->port);
-	if (!name) {
-		proxy_record_denial(p, c->host, c->port,
-				    "an address no allowed name resolved to (an IP needs an IP --allow rule)");
-		return tproxy_reset(c);
-	}
+	if (!name)
+		return refuse(c, "an address no allowed name resolved to (an IP needs an IP --allow rule)");
 	if (http_queue_first(c) < 0)
 		return -1;
 	c->pin_orig = true;

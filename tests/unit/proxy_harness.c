@@ -184,7 +184,7 @@ static void *engine_main(void *arg)
 	return NULL;
 }
 
-void env_start(struct env *e, const char *const *rules)
+void env_start_with(struct env *e, const char *const *rules, const struct proxy_opts *base)
 {
 	memset(e, 0, sizeof(*e));
 	for (; rules && *rules; rules++) {
@@ -201,13 +201,25 @@ void env_start(struct env *e, const char *const *rules)
 	}
 	e->http_fd = listen_loopback(&e->http_port);
 	e->socks_fd = listen_loopback(&e->socks_port);
-	struct proxy_opts o = {.head_timeout_ms = 400, .connect_timeout_ms = 400, .resolve = test_resolve,
-			       .test_dial_rewrite = test_rewrite, .has_dns = env_dns_fd >= 0, .dns_fd = env_dns_fd};
+	struct proxy_opts o = base ? *base : (struct proxy_opts){0};
+	o.head_timeout_ms = o.head_timeout_ms ? o.head_timeout_ms : 400;
+	o.connect_timeout_ms = o.connect_timeout_ms ? o.connect_timeout_ms : 400;
+	o.resolve = test_resolve;
+	o.test_dial_rewrite = test_rewrite;
+	if (env_dns_fd >= 0) {
+		o.has_dns = true;
+		o.dns_fd = env_dns_fd;
+	}
 	struct cordon_error *err = NULL;
 	e->p = proxy_new(&e->al, &e->http_fd, 1, &e->socks_fd, 1, &o, &err);
 	if (!e->p)
 		fail_msg("proxy_new: %s", err->message);
 	assert_int_equal(pthread_create(&e->thr, NULL, engine_main, e), 0);
+}
+
+void env_start(struct env *e, const char *const *rules)
+{
+	env_start_with(e, rules, NULL);
 }
 
 void env_stop(struct env *e)
@@ -309,6 +321,37 @@ size_t client_hello(const char *sni, uint8_t *out)
 	*p++ = (uint8_t)(sl >> 8), *p++ = (uint8_t)sl;
 	memcpy(p, sni, sl), p += sl;
 	return (size_t)(p - out);
+}
+
+/* ---- DNS */
+
+size_t dns_ask(int dns_fd, const char *name, uint16_t qtype, uint8_t *resp, size_t cap)
+{
+	uint8_t q[300] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+	size_t n = 12;
+	for (const char *l = name; *l;) {
+		const char *dot = strchr(l, '.');
+		size_t len = dot ? (size_t)(dot - l) : strlen(l);
+		q[n++] = (uint8_t)len;
+		memcpy(q + n, l, len);
+		n += len;
+		l += len + (dot ? 1 : 0);
+	}
+	q[n++] = 0;
+	q[n++] = (uint8_t)(qtype >> 8), q[n++] = (uint8_t)qtype, q[n++] = 0, q[n++] = 1;
+	struct sockaddr_in to;
+	socklen_t len = sizeof(to);
+	assert_int_equal(getsockname(dns_fd, (struct sockaddr *)&to, &len), 0);
+	int c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(sendto(c, q, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
+	ssize_t r = recv(c, resp, cap, 0);
+	close(c);
+	if (r < 12)
+		fail_msg("no DNS answer for %s (%zd)", name, r);
+	assert_int_equal(resp[0], 0x12); /* the ID comes back */
+	return (size_t)r;
 }
 
 /* ---- the group */

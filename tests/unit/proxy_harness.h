@@ -53,6 +53,9 @@ extern int env_dns_fd; /* when >= 0, env_start() gives the engine this DNS socke
 
 /* Starts an engine with rules "allow:RULE" / "deny:RULE"; %u in a rule is the echo server's port. */
 void env_start(struct env *e, const char *const *rules);
+/* The same with the options in `base` (NULL: none), under the harness's own: its resolver and dial
+ * hook, env_dns_fd, and 400 ms head and connect timeouts where base leaves them 0. */
+void env_start_with(struct env *e, const char *const *rules, const struct proxy_opts *base);
 /* Stops and frees it; fails the test if it dialled anything but loopback. */
 void env_stop(struct env *e);
 
@@ -79,12 +82,15 @@ struct origin {
 };
 void *origin_main(void *arg);
 
-/* ---- SOCKS5 and TLS */
+/* ---- SOCKS5, TLS and DNS */
 
 /* Greets, sends a request for host:port with `cmd`; returns the reply code (-1: no reply). */
 int socks_request(struct env *e, uint8_t cmd, const char *host, uint16_t port, int *fd);
 /* A minimal TLS 1.2 ClientHello whose server_name is `sni`; returns its length. */
 size_t client_hello(const char *sni, uint8_t *out);
+
+/* Sends an A or AAAA question for `name` to the engine's DNS socket; returns the response length. */
+size_t dns_ask(int dns_fd, const char *name, uint16_t qtype, uint8_t *resp, size_t cap);
 
 /* cmocka group setup and teardown: SIGPIPE ignored, the open-files limit raised, the echo server. */
 int harness_setup(void **state);

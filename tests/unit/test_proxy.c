@@ -421,36 +421,6 @@ static void test_tunnel_sni(void **state)
 
 /* ---- the DNS resolver of transparent mode */
 
-/* Sends an A or AAAA question for `name` to the engine's DNS socket; returns the response length. */
-static size_t dns_ask(int dns_fd, const char *name, uint16_t qtype, uint8_t *resp, size_t cap)
-{
-	uint8_t q[300] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
-	size_t n = 12;
-	for (const char *l = name; *l;) {
-		const char *dot = strchr(l, '.');
-		size_t len = dot ? (size_t)(dot - l) : strlen(l);
-		q[n++] = (uint8_t)len;
-		memcpy(q + n, l, len);
-		n += len;
-		l += len + (dot ? 1 : 0);
-	}
-	q[n++] = 0;
-	q[n++] = (uint8_t)(qtype >> 8), q[n++] = (uint8_t)qtype, q[n++] = 0, q[n++] = 1;
-	struct sockaddr_in to;
-	socklen_t len = sizeof(to);
-	assert_int_equal(getsockname(dns_fd, (struct sockaddr *)&to, &len), 0);
-	int c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {.tv_sec = 5};
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(sendto(c, q, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
-	ssize_t r = recv(c, resp, cap, 0);
-	close(c);
-	if (r < 12)
-		fail_msg("no DNS answer for %s (%zd)", name, r);
-	assert_int_equal(resp[0], 0x12); /* the ID comes back */
-	return (size_t)r;
-}
-
 static void test_dns(void **state)
 {
 	(void)state;

@@ -81,9 +81,11 @@ void relay_close(struct conn *c)
  */
 static int check_first_bytes(struct conn *c, struct relay_dir *d)
 {
+	/* Nothing new to read is no reason to wait: bytes sent with the request are in c->in already,
+	 * and may be a whole hello (the client then waits for the server, and nothing more would come). */
 	ssize_t n = conn_read_in(c, PROXY_PEEK_MAX);
-	if (n < 0 && errno != ENOBUFS)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
+		return -1;
 	if (n == 0)
 		d->eof = true;
 	char name[256], reason[300];

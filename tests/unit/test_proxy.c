@@ -419,6 +419,27 @@ static void test_tunnel_sni(void **state)
 	env_stop(&e);
 }
 
+/* A hello sent along with the CONNECT request, before the 200, is checked at once: the client now
+ * waits for the server and sends nothing more that would wake the check. */
+static void test_tunnel_early_hello(void **state)
+{
+	(void)state;
+	struct env e;
+	uint8_t req[400], back[300];
+	char reply[256];
+	env_start(&e, (const char *const[]){"allow:allowed.test:*", NULL});
+	int fd = connect_loopback(e.http_port);
+	size_t head = (size_t)snprintf((char *)req, sizeof(req), "CONNECT allowed.test:%u HTTP/1.1\r\n\r\n", echo.port);
+	size_t n = client_hello("allowed.test", req + head);
+	send_all(fd, req, head + n);
+	recv_until(fd, reply, sizeof(reply), "\r\n\r\n");
+	assert_contains(reply, "HTTP/1.1 200 ");
+	assert_int_equal(recv(fd, back, n, MSG_WAITALL), (ssize_t)n);
+	assert_memory_equal(back, req + head, n);
+	close(fd);
+	env_stop(&e);
+}
+
 /* ---- the DNS resolver of transparent mode */
 
 static void test_dns(void **state)
@@ -491,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_denials),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_tunnel_sni),
+		cmocka_unit_test(test_tunnel_early_hello),
 	};
 	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

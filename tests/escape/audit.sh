@@ -130,6 +130,33 @@ run sb -w "$WS" --network proxy --allow listed.example.test -- getent hosts "unl
 is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" \
 	"[('dns', 'unlisted-$NONCE.example.test')]" "a DNS lookup the allowlist refuses: on record"
 
+# ---- net records: an allowed connection with its bytes each way, a refused one
+port=$((20000 + RANDOM % 20000))
+python3 - "$port" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+# 62 bytes: what bytes_in must count exactly.
+reply = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+while True:
+    c, _ = s.accept()
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    c.sendall(reply); c.close()
+PY
+track_pid $!
+for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
+run sb -w "$WS" --network proxy --allow "localhost:$port" -- sh -c \
+	"curl -sS http://localhost:$port/; echo; curl -sS -m 5 -o /dev/null -w '%{http_code}' http://203.0.113.7/"
+is "$OUT" $'hello\n403' "net: the allowed host answered, the other one was refused"
+is "$(q '[(r["host"], r["port"], r["address"], r["verdict"], r["bytes_in"], r["bytes_out"] > 40) for r in recs if r["type"] == "net"]')" \
+	"[('localhost', $port, '127.0.0.1', 'allowed', 62, True), ('203.0.113.7', 80, None, 'denied', 0, False)]" \
+	"net: one record per connection, with the address dialled and the bytes each way"
+
 # ---- the report
 rep=$T/report.json
 run sb -w "$WS" --report "$rep" -- sh -c "echo a >'$OUTD/victim'; echo b >'$OUTD/victim'; exit 5"

@@ -83,10 +83,11 @@ const struct allowlist *lx_netproxy_allowlist(const struct lx_netproxy *np);
 /* In init: makes the sockets and, where the kernel allows, the transparent redirect. */
 int lx_netproxy_listen(const struct allowlist *al, int fds[NP_NFDS], bool *transparent, struct cordon_error **err);
 /* In the supervisor: serves the sockets (owned from then on) from a thread. */
-int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cordon_error **err);
+struct audit_sink;
+int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct audit_sink *sink,
+		      struct cordon_error **err);
 void lx_netproxy_stop(struct lx_netproxy *np);
 /* Hands the proxy's denials (each destination once, with its count) to the run's audit sink. */
-struct audit_sink;
 void lx_netproxy_collect(struct lx_netproxy *np, struct audit_sink *sink);
 void lx_netproxy_free(struct lx_netproxy *np);
 static inline void lx_netproxy_freep(struct lx_netproxy **np)

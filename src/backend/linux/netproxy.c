@@ -30,6 +30,7 @@
 
 struct lx_netproxy {
 	struct allowlist al;
+	struct audit_sink *sink; /* net records, from the engine's thread */
 	struct proxy *engine;
 	pthread_t thr;
 	bool running;
@@ -139,7 +140,18 @@ static void *engine_main(void *arg)
 	return NULL;
 }
 
-int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cordon_error **err)
+/* One `net` record per connection the proxy decided on (on the engine's thread: the sink is
+ * thread-safe, one write() per record). */
+static void on_conn(void *ctx, const struct proxy_conn_record *r)
+{
+	struct audit_sink *sink = ctx;
+	audit_sink_write(sink, audit_net(audit_sink_ctx(sink), r->start_ms, r->host, r->port,
+					 r->address[0] ? r->address : NULL, r->allowed, r->bytes_out, r->bytes_in,
+					 r->duration_ms));
+}
+
+int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct audit_sink *sink,
+		      struct cordon_error **err)
 {
 	for (int i = 0; i < NP_NFDS; i++)
 		np->fds[i] = fds[i];
@@ -162,6 +174,8 @@ int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct cor
 		.n_transparent = np->fds[NP_TPROXY] >= 0,
 		.has_dns = np->fds[NP_DNS] >= 0,
 		.dns_fd = np->fds[NP_DNS],
+		.on_conn = sink && audit_sink_logging(sink) ? on_conn : NULL,
+		.on_conn_ctx = sink,
 	};
 	np->engine = proxy_new(&np->al, &np->fds[NP_HTTP], 1, &np->fds[NP_SOCKS], 1, &o, err);
 	if (!np->engine)

@@ -373,7 +373,8 @@ static int make_timer(uint64_t ms, struct cordon_error **err)
 static const int watched[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH};
 
 /* Waits for READY; takes the pty master, the broker's listener and the proxy's sockets with it. */
-static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_netproxy *np, struct cordon_error **err)
+static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_netproxy *np, struct audit_sink *sink,
+		       struct cordon_error **err)
 {
 	struct sync_msg m;
 	int fds[SYNC_MAX_FDS];
@@ -401,7 +402,7 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_net
 	}
 	if (np && net[NP_HTTP] < 0)
 		return cerr_set(err, EPROTO, "the sandbox sent no proxy sockets");
-	if (np && lx_netproxy_start(np, net, err) < 0)
+	if (np && lx_netproxy_start(np, net, sink, err) < 0)
 		return -1;
 	if (np && l->verbose && !(m.status & READY_TRANSPARENT))
 		fprintf(stderr, "cordon: transparent proxy unavailable here (see `cordon doctor`): only programs "
@@ -450,7 +451,7 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		cerr_prefix(err, "set up the user namespace");
 		goto kill_init;
 	}
-	if (await_ready(&l, parent_fd, &master, np, err) < 0)
+	if (await_ready(&l, parent_fd, &master, np, sink, err) < 0)
 		goto kill_init;
 	if (p->limits[CORDON_LIMIT_TIMEOUT_MS] && (l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
 		goto kill_init;

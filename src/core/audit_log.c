@@ -60,46 +60,69 @@ int audit_default_dir(char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-/* mkdir -p with mode 0700 for what it makes, one component at a time. */
-static int make_dirs(const char *dir, struct cordon_error **err)
+/*
+ * Opens (making them 0700 where missing) the directories of the default log below its base
+ * (XDG_STATE_HOME or HOME, which may be symlinks of the user's own making), one component at a
+ * time, never following a symlink: a run with --no-audit could have planted one there to lead the
+ * next run's log somewhere the sandbox writes. Returns an O_PATH fd of the audit directory.
+ */
+static int open_default_dir(const char *dir, struct cordon_error **err)
 {
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return cerr_set(err, ENAMETOOLONG, "audit directory `%s`: path too long", dir);
-	for (char *p = buf + 1;; p++) {
-		bool end = *p == '\0';
-		if (*p == '/' || end) {
+	const char *xdg = getenv("XDG_STATE_HOME");
+	size_t base_len = strlen(dir) - strlen(xdg && xdg[0] == '/' ? "/cordon/audit" : "/.local/state/cordon/audit");
+	char base[PATH_MAX], rest[PATH_MAX];
+	snprintf(base, sizeof(base), "%.*s", (int)base_len, dir);
+	snprintf(rest, sizeof(rest), "%s", dir + base_len + 1);
+	/* The base is the user's own choice: made when missing (XDG_STATE_HOME need not exist yet). */
+	for (char *p = base + 1; *p; p++)
+		if (*p == '/') {
 			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return cerr_sys(err, errno, "create audit directory `%s`", buf);
-			if (end)
-				break;
+			mkdir(base, 0700);
 			*p = '/';
 		}
+	mkdir(base, 0700);
+	int fd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cerr_sys(err, errno, "audit directory's base `%s`", base);
+	char *save = NULL;
+	for (char *c = strtok_r(rest, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(fd);
+			return cerr_sys(err, e, "create audit directory `%s`", dir);
+		}
+		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		if (next < 0)
+			return cerr_sys(err, e == ENOTDIR ? ELOOP : e,
+					"audit directory `%s`: `%s` is not a directory (a symlink is refused)", dir, c);
+		fd = next;
 	}
-	return 0;
+	return fd;
 }
 
 static int open_log(struct audit_sink *s, const char *path, struct cordon_error **err)
 {
-	char file[PATH_MAX];
+	char file[PATH_MAX], abs[PATH_MAX * 2];
+	_cleanup_close_ int dirfd = AT_FDCWD;
+	snprintf(abs, sizeof(abs), "%s", path ? path : "");
 	if (!path) {
 		char dir[PATH_MAX - 32];
 		if (audit_default_dir(dir, sizeof(dir)) < 0) {
 			cerr_set(err, ENOENT, "no place for the audit log: neither XDG_STATE_HOME nor HOME is set");
 			return cerr_hint(err, "set HOME, or pass --audit FILE");
 		}
-		if (make_dirs(dir, err) < 0)
+		if ((dirfd = open_default_dir(dir, err)) < 0)
 			return cerr_hint(err, "pass --audit FILE to log elsewhere");
 		struct tm tm;
 		time_t now = time(NULL);
 		gmtime_r(&now, &tm);
-		if (snprintf(file, sizeof(file), "%s/%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900, tm.tm_mon + 1,
-			     tm.tm_mday) >= (int)sizeof(file))
-			return cerr_set(err, ENAMETOOLONG, "audit directory `%s`: path too long", dir);
+		snprintf(file, sizeof(file), "%04d-%02d-%02d.jsonl", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+		snprintf(abs, sizeof(abs), "%s/%s", dir, file);
 		path = file;
 	}
-	s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	s->fd = openat(dirfd, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (s->fd < 0) {
 		cerr_sys(err, errno, "open the audit log `%s`", path);
 		return cerr_hint(err, "pass --audit FILE to log elsewhere (or --no-audit to run without a log)");
@@ -109,9 +132,16 @@ static int open_log(struct audit_sink *s, const char *path, struct cordon_error 
 		cerr_set(err, EINVAL, "audit log `%s`: not a regular file", path);
 		return cerr_hint(err, "pass --audit FILE naming a regular file, or `-` for stderr");
 	}
-	char real[PATH_MAX];
-	if (!realpath(path, real) || !(s->path = strdup(real)))
-		return cerr_sys(err, errno ? errno : ENOMEM, "audit log `%s`", path);
+	/* The real path, from the descriptor where the system tells it (what the view keeps read-only). */
+	char link[64], real[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", s->fd);
+	ssize_t n = readlink(link, real, sizeof(real) - 1);
+	if (n > 0 && real[0] == '/')
+		real[n] = '\0';
+	else if (!realpath(abs, real))
+		return cerr_sys(err, errno, "audit log `%s`", abs);
+	if (!(s->path = strdup(real)))
+		return cerr_set(err, ENOMEM, "out of memory");
 	s->own_fd = true;
 	return 0;
 }

@@ -240,6 +240,16 @@ is "$RC" 0 "burst: the command ran"
 is "$(q 'len({r["path"] for r in recs if r["type"] == "file" and r["change"] == "created" and r["path"].startswith("'"$WS"'/burst/f")})')" \
 	10000 "burst: 10,000 creations, 10,000 records"
 
+# A symlink planted in the default log's directories (by an earlier --no-audit run, say) is refused.
+mkdir -p "$T/st2" "$WS/fake"
+ln -sfn "$WS/fake" "$T/st2/cordon"
+own "$T/st2" "$WS/fake"
+EXTRA_ENV=("XDG_STATE_HOME=$T/st2")
+run sb -w "$WS" -- true
+EXTRA_ENV=()
+is "$RC $(find "$WS/fake" -mindepth 1 | wc -l)" "125 0" "a symlink in the log's directories: refused, nothing made through it"
+like "$ERR" "audit directory .*a symlink is refused" "a symlink in the log's directories: the message says why"
+
 # ---- --no-audit, and bad input
 n_before=$(sessions)
 run sb -w "$WS" --no-audit -- sh -c "echo x >'$OUTD/victim'"

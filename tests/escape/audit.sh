@@ -58,12 +58,14 @@ printf 'old\n' >"$WS/mod"
 printf 'old\n' >"$WS/del"
 printf 'old\n' >"$WS/ren"
 printf 'old\n' >"$WS/same"
+printf 'old\n' >"$WS/saved"
+printf 'old\n' >"$WS/over"
 own "$WS"
 run sb -w "$WS" -- sh -c 'echo new >>mod; rm del; mv ren ren2; echo x >new; cat same >/dev/null; : >>same2; rm same2;
-	mkdir d; echo y >/tmp/private'
+	mkdir d; echo y >/tmp/private; echo new >saved.tmp; mv saved.tmp saved; mv over mod2'
 is "$RC" 0 "file changes: the command ran"
 is "$(q 'sorted((r["change"], r["path"], r.get("from")) for r in recs if r["type"] == "file")')" \
-	"[('created', '$WS/d', None), ('created', '$WS/new', None), ('deleted', '$WS/del', None), ('modified', '$WS/mod', None), ('renamed', '$WS/ren2', '$WS/ren')]" \
+	"[('created', '$WS/d', None), ('created', '$WS/new', None), ('deleted', '$WS/del', None), ('modified', '$WS/mod', None), ('modified', '$WS/saved', None), ('renamed', '$WS/mod2', '$WS/over'), ('renamed', '$WS/ren2', '$WS/ren')]" \
 	"file records: created, modified, deleted, renamed; nothing for reads, for a file made and removed, or for the private /tmp"
 
 # ---- denials, one kind at a time: the log, the stderr line, and the effect outside
@@ -131,11 +133,13 @@ is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" \
 	"[('dns', 'unlisted-$NONCE.example.test')]" "a DNS lookup the allowlist refuses: on record"
 
 # ---- net records: an allowed connection with its bytes each way, a refused one
-port=$((20000 + RANDOM % 20000))
-python3 - "$port" <<'PY' &
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+python3 - "$LOGS/port" <<'PY' &
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(8)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 # 62 bytes: what bytes_in must count exactly.
 reply = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
 while True:
@@ -149,7 +153,8 @@ while True:
     c.sendall(reply); c.close()
 PY
 track_pid $!
-for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do [[ -s $LOGS/port ]] && break; sleep 0.1; done
+port=$(cat "$LOGS/port")
 run sb -w "$WS" --network proxy --allow "localhost:$port" -- sh -c \
 	"curl -sS http://localhost:$port/; echo; curl -sS -m 5 -o /dev/null -w '%{http_code}' http://203.0.113.7/"
 is "$OUT" $'hello\n403' "net: the allowed host answered, the other one was refused"

@@ -285,12 +285,13 @@ static bool changed(const struct stat *a, const struct stat *b)
 	       a->st_mode != b->st_mode;
 }
 
-/* Was `t` moved away by a rename whose target is still there? */
+/* Was `t` moved to a new name, recorded there as `renamed`? */
 static bool renamed_source(const struct observer *o, const struct tracked *t)
 {
 	struct stat st;
 	for (size_t j = 0; t->moved_away && j < o->nfiles; j++)
-		if (o->files[j].from && strcmp(o->files[j].from, t->path) == 0 && lstat(o->files[j].path, &st) == 0)
+		if (o->files[j].from && !o->files[j].existed && strcmp(o->files[j].from, t->path) == 0 &&
+		    lstat(o->files[j].path, &st) == 0)
 			return true;
 	return false;
 }
@@ -303,12 +304,11 @@ void observer_finish(struct observer *o)
 		struct stat now;
 		bool exists = lstat(t->path, &now) == 0;
 		char *line = NULL;
-		if (t->from && exists && (!t->existed || changed(&t->before, &now))) {
-			struct stat src;
-			if (lstat(t->from, &src) < 0)
-				line = audit_file(ctx, t->ts_ms, AUDIT_RENAMED, t->path, t->from);
-			else
-				line = audit_file(ctx, t->ts_ms, t->existed ? AUDIT_MODIFIED : AUDIT_CREATED, t->path, NULL);
+		struct stat src;
+		if (t->from && !t->existed && exists && lstat(t->from, &src) < 0) {
+			/* A new name for what was at `from`. A rename over an existing file (an editor's
+			 * atomic save) is that file modified, and its source created and gone, or deleted. */
+			line = audit_file(ctx, t->ts_ms, AUDIT_RENAMED, t->path, t->from);
 		} else if (!t->existed && exists) {
 			line = audit_file(ctx, t->ts_ms, AUDIT_CREATED, t->path, NULL);
 		} else if (t->existed && !exists) {

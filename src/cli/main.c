@@ -25,6 +25,7 @@ static int cmd_help(int argc, char **argv);
 static const struct verb verbs[] = {
 	{"run", cmd_run, "run a command in the sandbox"},
 	{"doctor", cmd_doctor, "say which guarantees hold on this machine"},
+	{"log", cmd_log, "show recent audit records (--denied, --session, --since, --json)"},
 	{"setup", cmd_setup, "one-time privileged setup where user namespaces are restricted"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
@@ -37,7 +38,7 @@ static int cmd_help(int argc, char **argv)
 	printf("usage: cordon VERB [OPTIONS] ...\n\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
-	printf("\n`cordon VERB --help` for a verb's options; man cordon-run, man cordon-doctor.\n");
+	printf("\n`cordon VERB --help` for a verb's options; man cordon-run, man cordon-doctor, man cordon-log.\n");
 	return 0;
 }
 

@@ -140,6 +140,8 @@ int audit_parse_since(const char *s, int64_t now_ms, int64_t *since_ms)
 		return -1;
 	if (len < 10 || (len > 10 && s[10] != 'T'))
 		return parse_relative(s, len, now_ms, since_ms);
+	if (audit_parse_ts(s, since_ms) == 0)
+		return 0; /* a record's own ts, pasted from --json output */
 	if (len > 10 && s[len - 1] == 'Z')
 		len--;
 	int64_t days, clock = 0;

@@ -53,7 +53,8 @@ int audit_parse_ts(const char *s, int64_t *ms);
 
 /*
  * A --since value to a time in milliseconds since the epoch: `30s`, `10m`, `2h`, `3d` before now_ms,
- * or `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`, UTC, with an optional trailing `Z`.
+ * or `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`, UTC, with an optional trailing `Z`,
+ * or a record's own `ts`.
  * A relative time reaching before year 0 gives AUDIT_SINCE_ANY. -1 when malformed.
  */
 int audit_parse_since(const char *s, int64_t now_ms, int64_t *since_ms);

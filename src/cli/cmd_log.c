@@ -52,7 +52,8 @@ struct log_state {
 	struct audit_text row;
 	struct kept *kept; /* --session: records waiting for the prefix to be resolved */
 	size_t nkept, capkept;
-	struct strv sessions; /* --session: the distinct sessions the prefix matched */
+	json_t *seen;	      /* --session: the distinct sessions the prefix matched, as keys */
+	bool pruned;	      /* --session: two of them differ from the prefix; keep only its equal */
 	size_t lines, good, shown;
 	bool failed; /* a file could not be read, or stdout could not be written */
 };
@@ -259,9 +260,33 @@ static void emit(struct log_state *st, const struct audit_rec *r, enum audit_mat
 	print_row(st, r);
 }
 
-/* With --session: keeps r (taking its object) until every file is read. */
+/* Drops the kept records of every session but the one that equals the prefix. */
+static void prune_kept(struct log_state *st)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->nkept; i++) {
+		if (strcmp(st->kept[i].rec.session, st->o->filter.session) == 0)
+			st->kept[n++] = st->kept[i];
+		else
+			audit_rec_release(&st->kept[i].rec);
+	}
+	st->nkept = n;
+	st->pruned = true;
+}
+
+/* With --session: keeps r (taking its object) until every file is read. Once two sessions that
+ * differ from the prefix have matched it, the outcome is either "ambiguous" or the session equal to
+ * the prefix, so only the records of that one are kept from then on. */
 static void keep(struct log_state *st, struct audit_rec *r, enum audit_match m)
 {
+	const char *prefix = st->o->filter.session;
+	if (!json_object_get(st->seen, r->session) && json_object_set_new(st->seen, r->session, json_true()) < 0)
+		goto oom;
+	size_t others = json_object_size(st->seen) - (json_object_get(st->seen, prefix) ? 1 : 0);
+	if (!st->pruned && others >= 2)
+		prune_kept(st);
+	if (st->pruned && strcmp(r->session, prefix) != 0)
+		return;
 	if (st->nkept == st->capkept) {
 		size_t want = st->capkept ? st->capkept * 2 : 64;
 		struct kept *grown = realloc(st->kept, want * sizeof(*grown));
@@ -270,8 +295,6 @@ static void keep(struct log_state *st, struct audit_rec *r, enum audit_match m)
 		st->kept = grown;
 		st->capkept = want;
 	}
-	if (!strv_contains(&st->sessions, r->session) && strv_push(&st->sessions, r->session) < 0)
-		goto oom;
 	st->kept[st->nkept++] = (struct kept){.rec = *r, .m = m};
 	memset(r, 0, sizeof(*r));
 	return;
@@ -363,20 +386,44 @@ static void read_source(struct log_state *st, const char *path, bool day_file)
 		fclose(f);
 }
 
-/* --session: the kept records of the one session the prefix names. */
+/* The sessions --session matched, in the order first seen (pointers into st->seen), and how many;
+ * NULL when out of memory. */
+static char **seen_ids(struct log_state *st, size_t *n)
+{
+	char **ids = calloc(json_object_size(st->seen) + 1, sizeof(char *));
+	const char *key;
+	json_t *value;
+	*n = 0;
+	if (ids)
+		json_object_foreach(st->seen, key, value)
+			ids[(*n)++] = (char *)key;
+	return ids;
+}
+
+static void say_ambiguous(const char *prefix, char *const *ids, size_t n)
+{
+	struct audit_text t = {0};
+	for (size_t i = 0; i < n && i < 5; i++) {
+		audit_text_put(&t, i ? ", " : "", i ? 2 : 0);
+		audit_put_escaped(&t, ids[i], strlen(ids[i]));
+	}
+	fprintf(stderr, "cordon log: --session `%s` matches %zu sessions (%s%s); hint: give more of the id\n", prefix,
+		n, t.oom || !t.s ? "?" : t.s, n > 5 ? ", ..." : "");
+	audit_text_free(&t);
+}
+
+/* --session: prints the kept records of the one session the prefix names, and frees them all. */
 static void flush_kept(struct log_state *st)
 {
+	size_t n = 0;
+	_cleanup_free_ char **ids = seen_ids(st, &n);
 	bool ambiguous = false;
-	const char *id = audit_pick_session(st->o->filter.session, st->sessions.v, st->sessions.n, &ambiguous);
-	if (ambiguous) {
-		struct audit_text t = {0};
-		for (size_t i = 0; i < st->sessions.n && i < 5; i++) {
-			audit_text_put(&t, i ? ", " : "", i ? 2 : 0);
-			audit_put_escaped(&t, st->sessions.v[i], strlen(st->sessions.v[i]));
-		}
-		fprintf(stderr, "cordon log: --session `%s` matches %zu sessions (%s%s); hint: give more of the id\n",
-			st->o->filter.session, st->sessions.n, t.oom ? "?" : t.s, st->sessions.n > 5 ? ", ..." : "");
-		audit_text_free(&t);
+	const char *id = ids ? audit_pick_session(st->o->filter.session, ids, n, &ambiguous) : NULL;
+	if (!ids) {
+		fprintf(stderr, "cordon log: out of memory\n");
+		st->failed = true;
+	} else if (ambiguous) {
+		say_ambiguous(st->o->filter.session, ids, n);
 		st->failed = true;
 	}
 	for (size_t i = 0; i < st->nkept; i++) {
@@ -456,6 +503,7 @@ static void setup_output(struct log_state *st, int64_t now)
 	if (!st->o->json && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
 		st->columns = ws.ws_col;
 	st->starts = json_object();
+	st->seen = json_object();
 }
 
 /* The day files to read, or 1 when there is no audit directory (said), -1 on error (said). */
@@ -520,7 +568,7 @@ int cmd_log(int argc, char **argv)
 	json_decref(st.starts);
 	audit_text_free(&st.row);
 	free(st.kept);
-	strv_clear(&st.sessions);
+	json_decref(st.seen);
 	strv_clear(&sources);
 	strv_clear(&o.files);
 	return rc;

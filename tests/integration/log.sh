@@ -203,6 +203,15 @@ is "$RC" 125 "a --session prefix under 4 characters is refused"
 like "$ERR" "--session \`abc\`" "the refusal names the value"
 run cordon_as_user log --session ffff
 is "$RC:$OUT" "0:" "a session that is not there: no records, exit 0"
+# An id that is also the start of others names itself, whichever comes first in the log.
+PFX=$T/prefix.jsonl
+for ses in abcd1111 abcd abcd2222 abcd; do
+	printf '{"type":"start","ts":"%s","schema":1,"session":"%s","argv":["%s"],"cwd":"/w"}\n' "$(ts_of "$tLS")" "$ses" "$ses"
+done >"$PFX" && own "$PFX"
+run cordon_as_user log --file "$PFX" --session abcd --json
+is "$(jq -r .argv[0] <<<"$OUT" | tr '\n' ' ')" "abcd abcd " "--session ID that other ids start with: that session exactly"
+run cordon_as_user log --file "$PFX" --session abcd2
+is "$RC:$(grep -c . <<<"$OUT")" "0:1" "and a longer prefix still picks its one session"
 run cordon_as_user log --session a1b2
 is "$OUT" "" "--session does not reach before the window"
 run cordon_as_user log --session a1b2 --since 2d

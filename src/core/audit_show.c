@@ -340,7 +340,9 @@ static void summary_file(json_t *o, struct audit_text *t)
 {
 	put_field_escaped(t, o, "change");
 	put_str(t, " ");
-	if (json_object_get(o, "from")) {
+	/* The writer puts "from": null on every change but a rename. */
+	json_t *from = json_object_get(o, "from");
+	if (from && !json_is_null(from)) {
 		put_field_word(t, o, "from");
 		put_str(t, " -> ");
 	}

@@ -78,7 +78,7 @@ rec curl3 $((tCURL + 2)) end $S_CURL ',"exit_status":6,"signal":0,"wall_ms":1200
 LONGCWD="/home/dev/my proj/$(printf 'deep/%.0s' {1..20})end"
 rec sh1 $tSH start $S_SH ",\"version\":\"0.1.0\",\"argv\":[\"sh\",\"-c\",\"echo 'hi' > out.txt\"],\"cwd\":\"$LONGCWD\",\"uid\":1000,\"policy\":{},\"layers\":[]" \
 	"sh -c 'echo '\\''hi'\\'' > out.txt'  in '$LONGCWD'"
-rec sh2 $((tSH + 1)) file $S_SH ',"change":"created","path":"/home/dev/my proj/out.txt","future_field":{"x":[1,2]}' \
+rec sh2 $((tSH + 1)) file $S_SH ',"change":"created","path":"/home/dev/my proj/out.txt","from":null,"future_field":{"x":[1,2]}' \
 	"created '/home/dev/my proj/out.txt'"
 rec sh3 $((tSH + 2)) file $S_SH ',"change":"renamed","path":"/w/b.txt","from":"/w/a.txt"' \
 	'renamed /w/a.txt -> /w/b.txt'

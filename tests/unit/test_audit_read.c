@@ -369,6 +369,8 @@ static void test_summary(void **state)
 		   "exit 124 (timeout), 1h02m wall, ? CPU, 1023 B peak, 4 denials");
 	SUMMARY_IS("end", "", "exit ?, ? wall, ? CPU, ? peak");
 	SUMMARY_IS("file", ",\"change\":\"created\",\"path\":\"/w/src/x.c\"", "created /w/src/x.c");
+	SUMMARY_IS("file", ",\"change\":\"modified\",\"path\":\"/w/x.c\",\"from\":null", "modified /w/x.c");
+	SUMMARY_IS("file", ",\"change\":\"renamed\",\"path\":\"/w/x.c\",\"from\":3", "renamed ? -> /w/x.c");
 	SUMMARY_IS("file", ",\"change\":\"renamed\",\"path\":\"/w/b c\",\"from\":\"/w/a\"", "renamed /w/a -> '/w/b c'");
 	SUMMARY_IS("file", "", "? ?");
 	SUMMARY_IS("net",

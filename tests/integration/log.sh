@@ -306,8 +306,8 @@ is "$ERR" "cordon log: no audit records yet (looked in $T/nothing-here/cordon/au
 mkdir -p "$HOMEDIR/.local/state/cordon/audit"
 printf '%s\n' "${R_LINE[ls1]}" >"$HOMEDIR/.local/state/cordon/audit/$(date -u -d "@$tLS" +%F).jsonl"
 own "$HOMEDIR"
-EXTRA_ENV=("TZ=$TZV")
-run cordon_as_user log
+# base_env may set XDG_STATE_HOME (lib.sh keeps the runs' own logs apart): this one is built here.
+run as_user env -i "HOME=$HOMEDIR" "PATH=/usr/bin:/bin" "TZ=$TZV" "$CORDON" log
 is_text "$OUT" "$(expect ls1)" "without XDG_STATE_HOME: \$HOME/.local/state/cordon/audit"
 EXTRA_ENV=("XDG_STATE_HOME=relative/state" "TZ=$TZV")
 run cordon_as_user log

@@ -368,12 +368,12 @@ static void summary_denial(json_t *o, struct audit_text *t)
 	put_field_escaped(t, o, "kind");
 	put_str(t, " ");
 	put_host_port(t, o, "target", true);
-	put_str(t, " (");
+	/* As cordon run's own lines on stderr say it; rules hold parentheses ("(--allow)"). */
+	put_str(t, ": ");
 	put_field_escaped(t, o, "rule");
-	put_str(t, ")");
 	/* Optional: the same denial repeated, counted once by the writer. */
 	if (get_int(o, "count", &count) && count > 1)
-		audit_text_printf(t, ", %" JSON_INTEGER_FORMAT " times", count);
+		audit_text_printf(t, " (%" JSON_INTEGER_FORMAT " times)", count);
 }
 
 void audit_summary(const struct audit_rec *r, struct audit_text *t)

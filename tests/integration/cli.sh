@@ -38,6 +38,11 @@ run sb -w "$WS" --writable "$T/no-such-root" -- true
 is "$RC" 125 "a missing writable root is refused with 125"
 run sb -w "$WS"
 is "$RC" 125 "no command is refused with 125"
+run sb --timeout
+is "$RC $ERR" "125 cordon run: option \`--timeout\` needs a value; hint: see \`cordon run --help\`" \
+	"a flag without its value is named as such"
+run sb --no-such-flag x
+like "$ERR" "unknown option \`--no-such-flag\`" "an unknown flag is named"
 
 # --- where the command starts ----------------------------------------------------------------
 run sb -w "$WS" -- /bin/pwd

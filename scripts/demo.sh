@@ -54,4 +54,5 @@ echo ".git/hooks/pre-commit:   $([[ -e $ws/.git/hooks/pre-commit ]] && echo PRES
 echo ".agents:                 $([[ -e $ws/.agents ]] && echo PRESENT || echo absent)"
 echo "sleep 300 still running: $(pgrep -f 'sleep 300' >/dev/null && echo YES || echo no)"
 echo "the host's loopback server is up: $(bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && echo yes || echo no)"
-echo "audit log:               $(cat "$XDG_STATE_HOME"/cordon/audit/*.jsonl | wc -l) records in $XDG_STATE_HOME/cordon/audit/"
+say "cordon log --denied   # what the audit log holds of the refusals above"
+"$CORDON" log --denied

@@ -76,6 +76,26 @@ like "$ERR" "cordon: denied write $OUTD/victim: outside writable roots" "write o
 is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "denial"]')" \
 	"[('write', '$OUTD/victim', 'outside writable roots')]" "write outside: the denial record"
 
+# The observer answers as the kernel would: EEXIST before EROFS, EXDEV for a rename across mounts.
+printf 'x\n' >"$WS/xdev" && own "$WS/xdev"
+errnos() {
+	run sb -w "$WS" "$@" -- python3 -c "
+import errno, os
+for f in (lambda: os.mkdir('/usr'), lambda: os.rename('$WS/xdev', '/usr/xdev'), lambda: os.unlink('/usr/no-such'),
+          lambda: os.open('/etc/hostname', os.O_CREAT | os.O_EXCL | os.O_WRONLY), lambda: os.open('/etc/hostname', os.O_RDONLY | os.O_CREAT)):
+    try:
+        f(); print('ok', end=' ')
+    except OSError as e:
+        print(errno.errorcode[e.errno], end=' ')
+"
+}
+errnos --no-audit
+is "$OUT" "EEXIST EXDEV EROFS EEXIST ok " "control: the kernel's own answers (--no-audit)"
+errnos
+is "$OUT" "EEXIST EXDEV EROFS EEXIST ok " "the observer answers as the kernel does"
+is "$(q '[(r["kind"], r["target"]) for r in recs if r["type"] == "denial"]')" "[('write', '/usr/no-such')]" \
+	"only the call the read-only mount refused is a denial"
+
 run sb -w "$WS" -- mkdir "$WS/.git"
 is "$([[ -e $WS/.git ]] && echo present || echo absent)" absent "protected name: not created"
 is "$(q '[(r["kind"], r["target"], r["rule"]) for r in recs if r["type"] == "denial"]')" \

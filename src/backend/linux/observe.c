@@ -379,7 +379,8 @@ static int write_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr, i
 		return 0;
 	int rc = 0;
 	if (t.exists) {
-		if (!excl && wants_write && (S_ISREG(t.st.st_mode) || S_ISLNK(t.st.st_mode)))
+		/* (A symlink here was not followed: O_NOFOLLOW, the kernel's ELOOP.) */
+		if (!excl && wants_write && S_ISREG(t.st.st_mode))
 			rc = on_readonly_mount(t.fd) ? deny_write(o, t.view) : (track(o, t.view), 0);
 	} else if (flags & O_CREAT) {
 		rc = on_readonly_mount(t.fd) ? deny_write(o, t.view) : (track(o, t.view), 0);
@@ -388,41 +389,52 @@ static int write_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr, i
 	return rc;
 }
 
-/* A call that makes, removes or renames the entry `path`: its directory decides. */
-static int entry_path(struct observer *o, pid_t pid, int dirfd, uint64_t addr, bool makes, struct tracked **noted)
+/* An entry a call makes, removes or renames, and the directory that decides. */
+struct entry {
+	struct target t;
+	int dir;   /* O_PATH of the entry's directory, or -1: the kernel decides alone */
+};
+
+static void entry_release(struct entry *en)
 {
+	target_release(&en->t);
+	if (en->dir >= 0)
+		close(en->dir);
+	en->dir = -1;
+}
+
+/* 0 (en->dir may be -1: nothing to judge), or the errno the kernel would give for the path itself. */
+static int entry_resolve(pid_t pid, int dirfd, uint64_t addr, bool makes, struct entry *en)
+{
+	en->dir = -1;
+	en->t.fd = -1;
 	char path[PATH_MAX];
 	int e = lx_read_path(pid, addr, path);
 	if (e)
 		return e;
-	struct target t;
-	if (resolve(pid, dirfd, path, false, &t) < 0)
+	if (resolve(pid, dirfd, path, false, &en->t) < 0)
 		return 0;
-	if (t.exists && makes) {
-		target_release(&t);
+	if (en->t.exists && makes)
+		return 0; /* EEXIST, the kernel's answer before EROFS */
+	if (!en->t.exists) {
+		en->dir = en->t.fd; /* resolve() held the parent */
+		en->t.fd = -1;
 		return 0;
 	}
-	int rc = 0;
-	/* The entry's directory: the parent when the entry exists (resolve() held the entry itself). */
-	int dir = t.fd;
-	_cleanup_close_ int parent = -1;
-	if (t.exists) {
-		char p[PATH_MAX * 2 + 2];
-		char root[64];
-		snprintf(root, sizeof(root), "/proc/%d/root", pid);
-		_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rfd >= 0 && lx_parent_of(pid, dirfd, path, p, sizeof(p)) == 0)
-			parent = open_in_root(rfd, p, true);
-		dir = parent;
-	}
-	if (dir < 0)
-		rc = 0;
-	else if (on_readonly_mount(dir))
-		rc = deny_write(o, t.view);
-	else
-		*noted = track(o, t.view);
-	target_release(&t);
-	return rc;
+	char p[PATH_MAX * 2 + 2], root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd >= 0 && lx_parent_of(pid, dirfd, path, p, sizeof(p)) == 0)
+		en->dir = open_in_root(rfd, p, true);
+	return 0;
+}
+
+static uint64_t mount_id(int fd)
+{
+	struct statx stx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return stx.stx_mnt_id;
 }
 
 static int open_flags(pid_t pid, const struct seccomp_data *d, int *flags)
@@ -531,19 +543,29 @@ static int on_entry(struct observer *o, pid_t pid, const struct entry_spec *es, 
 {
 	if (!o->plan->fs_restricted)
 		return 0;
+	struct entry en[2];
 	struct tracked *noted[2] = {NULL, NULL};
-	for (int i = 0; i < es->n; i++) {
-		int dirfd = es->dirfd_arg[i] < 0 ? AT_FDCWD : (int)(int32_t)d->args[es->dirfd_arg[i]];
-		int e = entry_path(o, pid, dirfd, d->args[es->path_arg[i]], es->makes, &noted[i]);
-		if (e)
-			return e;
+	int rc = 0, n = 0;
+	for (; n < es->n && !rc; n++) {
+		int dirfd = es->dirfd_arg[n] < 0 ? AT_FDCWD : (int)(int32_t)d->args[es->dirfd_arg[n]];
+		rc = entry_resolve(pid, dirfd, d->args[es->path_arg[n]], es->makes, &en[n]);
 	}
+	/* A rename between two mounts is the kernel's EXDEV, before any EROFS. */
+	bool cross = es->n == 2 && !rc && en[0].dir >= 0 && en[1].dir >= 0 && mount_id(en[0].dir) != mount_id(en[1].dir);
+	for (int i = 0; i < n && !rc && !cross; i++)
+		if (en[i].dir >= 0 && on_readonly_mount(en[i].dir))
+			rc = deny_write(o, en[i].t.view);
+	for (int i = 0; i < n && !rc && !cross; i++)
+		if (en[i].dir >= 0)
+			noted[i] = track(o, en[i].t.view);
+	for (int i = 0; i < n; i++)
+		entry_release(&en[i]);
 	if (es->n == 2 && noted[0] && noted[1]) {
 		noted[0]->moved_away = true;
 		if (!noted[1]->from)
 			noted[1]->from = strdup(noted[0]->path);
 	}
-	return 0;
+	return rc;
 }
 
 /* truncate, chmod, chown, utime*, *xattr: (dirfd arg or -1, path arg, follows the final symlink). */

@@ -71,7 +71,10 @@ static int open_default_dir(const char *dir, struct cordon_error **err)
 	const char *xdg = getenv("XDG_STATE_HOME");
 	size_t base_len = strlen(dir) - strlen(xdg && xdg[0] == '/' ? "/cordon/audit" : "/.local/state/cordon/audit");
 	char base[PATH_MAX], rest[PATH_MAX];
-	snprintf(base, sizeof(base), "%.*s", (int)base_len, dir);
+	if (base_len)
+		snprintf(base, sizeof(base), "%.*s", (int)base_len, dir);
+	else
+		snprintf(base, sizeof(base), "/"); /* HOME=/ */
 	snprintf(rest, sizeof(rest), "%s", dir + base_len + 1);
 	/* The base is the user's own choice: made when missing (XDG_STATE_HOME need not exist yet). */
 	for (char *p = base + 1; *p; p++)

@@ -35,6 +35,11 @@ enum audit_denial_kind {
 /* A file change under the writable roots, in a `file` record. */
 enum audit_file_change { AUDIT_CREATED, AUDIT_MODIFIED, AUDIT_DELETED, AUDIT_RENAMED };
 
+/* A JSON string for any bytes: UTF-8 as it is, each byte that is not as the text \xHH (a path can
+ * hold any bytes, and a record must not be lost for it). NULL for NULL or on ENOMEM. */
+struct json_t;
+struct json_t *audit_json_text(const char *s);
+
 const char *audit_denial_kind_name(enum audit_denial_kind k);
 const char *audit_file_change_name(enum audit_file_change c);
 

@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/audit_show.h"
 
 /* Open addressing over the kept denials: twice their cap, a power of two. */
 #define DENIAL_SLOTS (AUDIT_MAX_DENIALS * 2)
@@ -29,6 +30,7 @@ struct audit_sink {
 	pthread_mutex_t lock;
 	struct audit_denial_entry *denials;
 	size_t ndenials;
+	size_t nkind[AUDIT_DENIAL_KINDS];
 	unsigned long dropped;
 	unsigned long lost;
 	int32_t slots[DENIAL_SLOTS]; /* index + 1 into denials, 0: empty */
@@ -125,15 +127,27 @@ static int open_log(struct audit_sink *s, const char *path, struct cordon_error 
 		snprintf(abs, sizeof(abs), "%s/%s", dir, file);
 		path = file;
 	}
-	s->fd = openat(dirfd, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	/* O_NONBLOCK: a FIFO planted at the path must not hang cordon before it refuses it. */
+	s->fd = openat(dirfd, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
 	if (s->fd < 0) {
 		cerr_sys(err, errno, "open the audit log `%s`", path);
 		return cerr_hint(err, "pass --audit FILE to log elsewhere (or --no-audit to run without a log)");
 	}
+	/* A log someone else could write, or a second name for another file (a hard link an earlier,
+	 * unaudited or full-access run planted), is no log to trust. */
 	struct stat st;
-	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cerr_set(err, EINVAL, "audit log `%s`: not a regular file", path);
-		return cerr_hint(err, "pass --audit FILE naming a regular file, or `-` for stderr");
+	const char *why = NULL;
+	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_nlink != 1)
+		why = "it has other names (hard links)";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		why = "writable by others";
+	if (why) {
+		cerr_set(err, EPERM, "audit log `%s`: %s; refusing to append to it", path, why);
+		return cerr_hint(err, "move it aside and run again, or pass --audit FILE naming a file of your own");
 	}
 	/* The real path, from the descriptor where the system tells it (what the view keeps read-only). */
 	char link[64], real[PATH_MAX];
@@ -206,6 +220,11 @@ const struct audit_ctx *audit_sink_ctx(const struct audit_sink *s)
 	return &s->ctx;
 }
 
+int audit_sink_fd(const struct audit_sink *s)
+{
+	return s->own_fd ? s->fd : -1;
+}
+
 bool audit_sink_logging(const struct audit_sink *s)
 {
 	return s->fd >= 0;
@@ -271,7 +290,7 @@ void audit_sink_denial(struct audit_sink *s, enum audit_denial_kind kind, const 
 		}
 		slot = (slot + 1) & (DENIAL_SLOTS - 1);
 	}
-	if (s->ndenials >= AUDIT_MAX_DENIALS) {
+	if ((unsigned)kind >= AUDIT_DENIAL_KINDS || s->nkind[kind] >= AUDIT_MAX_DENIALS_PER_KIND) {
 		s->dropped += count;
 	} else {
 		if (!s->denials)
@@ -282,6 +301,7 @@ void audit_sink_denial(struct audit_sink *s, enum audit_denial_kind kind, const 
 			d->port = port;
 			d->count = count;
 			s->slots[slot] = (int32_t)++s->ndenials;
+			s->nkind[kind]++;
 			first = true;
 		} else {
 			if (d) {
@@ -313,32 +333,43 @@ void audit_sink_print_denials(struct audit_sink *s, FILE *f)
 	const struct audit_denial_entry *d;
 	unsigned long dropped;
 	size_t n = audit_sink_denials(s, &d, &dropped);
+	/* The target and rule came from the sandbox (a path, a host): escaped so that they cannot act on
+	 * a terminal or forge a line. */
+	struct audit_text t = {0};
 	for (size_t i = 0; i < n; i++) {
-		char port[16] = "", times[40] = "";
-		if (d[i].port)
-			snprintf(port, sizeof(port), " port %u", d[i].port);
-		if (d[i].count > 1)
-			snprintf(times, sizeof(times), " (%lu times)", d[i].count);
 		const char *what = d[i].kind == AUDIT_DENY_DNS ? "DNS lookup" : audit_denial_kind_name(d[i].kind);
-		fprintf(f, "cordon: denied %s %s%s: %s%s\n", what, d[i].target, port, d[i].rule, times);
+		audit_text_clear(&t);
+		audit_text_printf(&t, "cordon: denied %s ", what);
+		audit_put_escaped(&t, d[i].target, strlen(d[i].target));
+		if (d[i].port)
+			audit_text_printf(&t, " port %u", d[i].port);
+		audit_text_put(&t, ": ", 2);
+		audit_put_escaped(&t, d[i].rule, strlen(d[i].rule));
+		if (d[i].count > 1)
+			audit_text_printf(&t, " (%lu times)", d[i].count);
+		if (t.s)
+			fprintf(f, "%s\n", t.s);
 	}
+	audit_text_free(&t);
 	if (dropped)
-		fprintf(f, "cordon: ... and %lu more denials past the first %d distinct ones\n", dropped,
-			AUDIT_MAX_DENIALS);
+		fprintf(f, "cordon: ... and %lu more denials past the first %d distinct ones of their kind\n", dropped,
+			AUDIT_MAX_DENIALS_PER_KIND);
 }
 
-char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool timed_out, int64_t wall_ms)
+char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool timed_out, int64_t wall_ms,
+			const char *error)
 {
 	const struct audit_denial_entry *d;
 	unsigned long dropped;
 	size_t n = audit_sink_denials(s, &d, &dropped);
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < n; i++) {
-		json_t *o = json_pack("{s:s, s:s}", "kind", audit_denial_kind_name(d[i].kind), "target", d[i].target);
+		json_t *o = json_pack("{s:s, s:o}", "kind", audit_denial_kind_name(d[i].kind), "target",
+				      audit_json_text(d[i].target));
 		if (o && d[i].port)
 			json_object_set_new(o, "port", json_integer(d[i].port));
 		if (o) {
-			json_object_set_new(o, "rule", json_string(d[i].rule));
+			json_object_set_new(o, "rule", audit_json_text(d[i].rule));
 			json_object_set_new(o, "count", json_integer((json_int_t)d[i].count));
 		}
 		if (!o || json_array_append_new(arr, o) < 0) {
@@ -348,12 +379,14 @@ char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool 
 	}
 	if (!arr)
 		return NULL;
-	json_t *r = json_pack("{s:i, s:s, s:i, s:i, s:b, s:I, s:o, s:I, s:s?}", "schema", AUDIT_SCHEMA, "session",
+	json_t *r = json_pack("{s:i, s:s, s:i, s:i, s:b, s:I, s:o, s:I, s:o?}", "schema", AUDIT_SCHEMA, "session",
 			      s->ctx.session, "exit_status", exit_status, "signal", signal, "timed_out", timed_out,
 			      "wall_ms", (json_int_t)wall_ms, "denials", arr, "denials_dropped", (json_int_t)dropped,
-			      "log", s->path);
-	if (!r)
+			      "log", audit_json_text(s->path));
+	if (!r || (error && json_object_set_new(r, "error", audit_json_text(error)) < 0)) {
+		json_decref(r);
 		return NULL;
+	}
 	char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(r);
 	return text;

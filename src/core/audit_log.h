@@ -19,8 +19,11 @@
 
 struct cordon_error;
 
-/* At most this many distinct denials are kept (and logged); the rest are counted. */
-#define AUDIT_MAX_DENIALS 4096
+/* At most this many distinct denials of each kind are kept (and logged); the rest are counted. Per
+ * kind, so that a flood of one (writes to junk paths) cannot hide another (a blocked system call). */
+#define AUDIT_MAX_DENIALS_PER_KIND 1024
+#define AUDIT_DENIAL_KINDS 6
+#define AUDIT_MAX_DENIALS (AUDIT_MAX_DENIALS_PER_KIND * AUDIT_DENIAL_KINDS)
 
 struct audit_denial_entry {
 	enum audit_denial_kind kind;
@@ -47,6 +50,8 @@ int audit_default_dir(char *out, size_t cap);
 const char *audit_sink_path(const struct audit_sink *s);
 const struct audit_ctx *audit_sink_ctx(const struct audit_sink *s);
 bool audit_sink_logging(const struct audit_sink *s);
+/* The log's own descriptor (not stderr), or -1: a child that will run untrusted code closes it. */
+int audit_sink_fd(const struct audit_sink *s);
 int64_t audit_now_ms(void);
 
 /* Appends one record (from a builder of core/audit.h) and frees it; NULL counts as a lost record. */
@@ -63,8 +68,10 @@ unsigned long audit_sink_lost(const struct audit_sink *s);
 void audit_sink_print_denials(struct audit_sink *s, FILE *f);
 
 /* The `--report` object: {"schema", "session", "exit_status", "signal", "timed_out", "wall_ms",
- * "denials": [{"kind", "target", "port"?, "rule", "count"}], "denials_dropped", "log"}. */
-char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool timed_out, int64_t wall_ms);
+ * "denials": [{"kind", "target", "port"?, "rule", "count"}], "denials_dropped", "log", "error"?};
+ * `error`: why cordon itself failed (exit 125), or NULL. */
+char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool timed_out, int64_t wall_ms,
+			const char *error);
 /* Writes text to `path` whole or not at all (a temporary file beside it, then rename). */
 int audit_write_file_atomic(const char *path, const char *text, struct cordon_error **err);
 

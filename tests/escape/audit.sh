@@ -68,6 +68,46 @@ is "$(q 'sorted((r["change"], r["path"], r.get("from")) for r in recs if r["type
 	"[('created', '$WS/d', None), ('created', '$WS/new', None), ('deleted', '$WS/del', None), ('modified', '$WS/mod', None), ('modified', '$WS/saved', None), ('renamed', '$WS/mod2', '$WS/over'), ('renamed', '$WS/ren2', '$WS/ren')]" \
 	"file records: created, modified, deleted, renamed; nothing for reads, for a file made and removed, or for the private /tmp"
 
+# Many renames in one run (the observer's table of paths grows under them), then a clean end.
+mkdir -p "$WS/ren-many" && printf 'x\n' >"$WS/ren-many/src" && own "$WS/ren-many"
+run sb -w "$WS" -- python3 -c "
+import os
+os.chdir('ren-many')
+for i in range(3000):
+    os.rename('src', 't%d' % i); os.rename('t%d' % i, 'src')
+os.rename('src', 'dst')
+"
+is "$RC $(q 'recs[-1]["type"]')" "0 end" "3,000 renames: the run ends normally, on record"
+is "$(q '[(r["change"], r["path"], r.get("from")) for r in recs if r["type"] == "file"]')" \
+	"[('renamed', '$WS/ren-many/dst', '$WS/ren-many/src')]" "3,000 renames: the net change is one rename"
+
+# Writing through /dev/stdout, and through a symlink in a read-only place into the workspace, works
+# as it does without the observer, with no denial.
+ln -sfn "$WS/through-link" "$OUTD/link"
+run sb -w "$WS" -- sh -c "(echo hi >/dev/stdout) | cat; echo x >'$OUTD/link'"
+is "$RC $OUT $(cat "$WS/through-link" 2>&1)" "0 hi x" "/dev/stdout and a symlink into the workspace: written"
+is "$(q '[r["target"] for r in recs if r["type"] == "denial"]')" "[]" "... and no denial recorded"
+rm -f "$OUTD/link"
+
+# connect() to 0.0.0.0 is loopback on Linux: refused by nobody listening, not by the policy.
+run sb -w "$WS" -- python3 -c "
+import socket
+s = socket.socket()
+try:
+    s.connect(('0.0.0.0', 9))
+except OSError as e:
+    print(e.errno)
+"
+is "$OUT $(q '[r["target"] for r in recs if r["type"] == "denial"]')" "111 []" "connect to 0.0.0.0: ECONNREFUSED, no denial"
+
+# Bytes that are not UTF-8, and a name built to forge a line on the terminal: on record, escaped.
+run sb -w "$WS" -- touch $'/etc/bad\xffname' $'/etc/x\ncordon: all clear\e[0m'
+is "$(q '[r["target"] for r in recs if r["type"] == "denial"] == ["/etc/bad\\xffname", "/etc/x\ncordon: all clear\x1b[0m"]')" \
+	True "names that are not UTF-8 or hold control characters: recorded (\\xff as text)"
+unlike "$ERR" $'\ncordon: all clear' "a forged line on stderr: the newline is escaped"
+unlike "$ERR" $'\e' "no escape character reaches the terminal"
+is "$(q 'recs[0]["argv"][1]')" '/etc/bad\xffname' "start: an argv that is not UTF-8 is on record"
+
 # ---- denials, one kind at a time: the log, the stderr line, and the effect outside
 before=$(tree_state "$OUTD")
 run sb -w "$WS" -- sh -c "echo forged >>'$OUTD/victim'"

@@ -116,7 +116,7 @@ static void test_denials_counted_once(void **state)
 	assert_int_equal(d[2].port, 80);
 	assert_int_equal(count_lines(slurp(path)), 3);
 
-	char *text = audit_sink_report(s, 1, 0, false, 42);
+	char *text = audit_sink_report(s, 1, 0, false, 42, NULL);
 	assert_non_null(text);
 	json_error_t e;
 	json_t *r = json_loads(text, 0, &e);
@@ -155,16 +155,19 @@ static void test_denial_cap(void **state)
 	struct cordon_error *err = NULL;
 	assert_int_equal(audit_sink_open(NULL, false, &s, &err), 0);
 	char target[64];
-	for (int i = 0; i < AUDIT_MAX_DENIALS + 10; i++) {
+	for (int i = 0; i < AUDIT_MAX_DENIALS_PER_KIND + 10; i++) {
 		snprintf(target, sizeof(target), "/x/%d", i);
 		audit_sink_denial(s, AUDIT_DENY_WRITE, target, 0, "r", 1);
 	}
 	audit_sink_denial(s, AUDIT_DENY_WRITE, "/x/0", 0, "r", 1); /* a kept one still counts */
+	/* A flood of one kind does not hide another. */
+	audit_sink_denial(s, AUDIT_DENY_SYSCALL, "bpf", 0, "blocked system call", 1);
 	const struct audit_denial_entry *d;
 	unsigned long dropped;
-	assert_int_equal(audit_sink_denials(s, &d, &dropped), AUDIT_MAX_DENIALS);
+	assert_int_equal(audit_sink_denials(s, &d, &dropped), AUDIT_MAX_DENIALS_PER_KIND + 1);
 	assert_int_equal(dropped, 10);
 	assert_int_equal(d[0].count, 2);
+	assert_int_equal(d[AUDIT_MAX_DENIALS_PER_KIND].kind, AUDIT_DENY_SYSCALL);
 	assert_null(audit_sink_path(s));
 	assert_false(audit_sink_logging(s));
 	audit_sink_close(s);

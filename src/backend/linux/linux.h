@@ -55,6 +55,7 @@ struct lx_child {
 	uint64_t as_rlimit;    /* RLIMIT_AS per process (--memory, degraded by request), or 0 */
 	const struct allowlist *net_rules; /* --network proxy: the rules (for the localhost ports) */
 	enum lx_filter filter;  /* which seccomp program; all but the plain one have a listener */
+	int audit_fd;           /* the supervisor's audit log: init closes its copy first thing */
 	bool verbose;
 };
 

@@ -28,9 +28,14 @@
 #include "core/policy.h"
 #include "proxy/proxy.h"
 
+/* Past this many connections in one run, `net` records are counted, not written: a command must not
+ * fill the user's disk through cordon's log. */
+#define MAX_NET_RECORDS 10000
+
 struct lx_netproxy {
 	struct allowlist al;
-	struct audit_sink *sink; /* net records, from the engine's thread */
+	struct audit_sink *sink;      /* net records, from the engine's thread */
+	unsigned long net_records;    /* written so far; the engine's thread only */
 	struct proxy *engine;
 	pthread_t thr;
 	bool running;
@@ -144,7 +149,10 @@ static void *engine_main(void *arg)
  * thread-safe, one write() per record). */
 static void on_conn(void *ctx, const struct proxy_conn_record *r)
 {
-	struct audit_sink *sink = ctx;
+	struct lx_netproxy *np = ctx;
+	struct audit_sink *sink = np->sink;
+	if (np->net_records++ >= MAX_NET_RECORDS)
+		return;
 	audit_sink_write(sink, audit_net(audit_sink_ctx(sink), r->start_ms, r->host, r->port,
 					 r->address[0] ? r->address : NULL, r->allowed, r->bytes_out, r->bytes_in,
 					 r->duration_ms));
@@ -153,6 +161,7 @@ static void on_conn(void *ctx, const struct proxy_conn_record *r)
 int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct audit_sink *sink,
 		      struct cordon_error **err)
 {
+	np->sink = sink;
 	for (int i = 0; i < NP_NFDS; i++)
 		np->fds[i] = fds[i];
 	/* A relayed connection holds six descriptors (two sockets, two pipes): raise cordon's own soft
@@ -175,7 +184,7 @@ int lx_netproxy_start(struct lx_netproxy *np, const int fds[NP_NFDS], struct aud
 		.has_dns = np->fds[NP_DNS] >= 0,
 		.dns_fd = np->fds[NP_DNS],
 		.on_conn = sink && audit_sink_logging(sink) ? on_conn : NULL,
-		.on_conn_ctx = sink,
+		.on_conn_ctx = np,
 	};
 	np->engine = proxy_new(&np->al, &np->fds[NP_HTTP], 1, &np->fds[NP_SOCKS], 1, &o, err);
 	if (!np->engine)
@@ -196,6 +205,9 @@ void lx_netproxy_collect(struct lx_netproxy *np, struct audit_sink *sink)
 	for (size_t i = 0; i < n && i < ARRAY_LEN(d); i++)
 		audit_sink_denial(sink, d[i].port ? AUDIT_DENY_CONNECT : AUDIT_DENY_DNS, d[i].host, d[i].port, d[i].reason,
 				  d[i].count);
+	if (np->net_records > MAX_NET_RECORDS)
+		fprintf(stderr, "cordon: warning: %lu connections past the first %d have no net record in the audit log\n",
+			np->net_records - MAX_NET_RECORDS, MAX_NET_RECORDS);
 	size_t dropped = proxy_denials_dropped(np->engine) + (n > ARRAY_LEN(d) ? n - ARRAY_LEN(d) : 0);
 	if (dropped)
 		audit_sink_denial(sink, AUDIT_DENY_CONNECT, "(more destinations)", 0,

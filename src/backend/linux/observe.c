@@ -195,6 +195,13 @@ static int resolve(pid_t pid, int dirfd, const char *path, bool follow, struct t
 	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -1;
 	t->fd = open_in_root(rfd, parent, true);
+	/* The name is there but leads nowhere from here: a dangling symlink (the kernel would create its
+	 * target, elsewhere), or one through /proc/self, which names the process itself only for it. */
+	struct stat lst;
+	if (t->fd >= 0 && follow && fstatat(t->fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0) {
+		target_release(t);
+		return -1;
+	}
 	char pview[PATH_MAX];
 	if (t->fd < 0 || fd_view(t->fd, pview, sizeof(pview)) < 0 ||
 	    snprintf(t->view, sizeof(t->view), "%s/%s", strcmp(pview, "/") ? pview : "", name) >= (int)sizeof(t->view)) {
@@ -244,37 +251,39 @@ static bool under_writable_root(const struct observer *o, const char *path)
 	return op && op->kind == MOP_BIND_RW;
 }
 
-/* Notes `path` (in the view) before a call that may change it; the first note keeps the state. */
-static struct tracked *track(struct observer *o, const char *path)
+/* Notes `path` (in the view) before a call that may change it; the first note keeps the state.
+ * Returns its index + 1, or 0 when it is not followed: an index, because the next track() may move
+ * the array. */
+static size_t track(struct observer *o, const char *path)
 {
 	if (!under_writable_root(o, path))
-		return NULL;
+		return 0;
 	if (o->nfiles * 2 >= o->nslots && grow(o) < 0)
-		return NULL;
+		return 0;
 	size_t s = hash_str(path) & (o->nslots - 1);
 	for (; o->slots[s]; s = (s + 1) & (o->nslots - 1))
 		if (strcmp(o->files[o->slots[s] - 1].path, path) == 0)
-			return &o->files[o->slots[s] - 1];
+			return o->slots[s];
 	if (o->nfiles >= MAX_TRACKED) {
 		o->untracked++;
-		return NULL;
+		return 0;
 	}
 	if (o->nfiles == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 256;
 		struct tracked *f = realloc(o->files, cap * sizeof(*f));
 		if (!f)
-			return NULL;
+			return 0;
 		o->files = f;
 		o->cap = cap;
 	}
 	struct tracked *t = &o->files[o->nfiles];
 	memset(t, 0, sizeof(*t));
 	if (!(t->path = strdup(path)))
-		return NULL;
+		return 0;
 	t->ts_ms = audit_now_ms();
 	t->existed = lstat(path, &t->before) == 0;
 	o->slots[s] = ++o->nfiles;
-	return t;
+	return o->nfiles;
 }
 
 static bool changed(const struct stat *a, const struct stat *b)
@@ -285,20 +294,50 @@ static bool changed(const struct stat *a, const struct stat *b)
 	       a->st_mode != b->st_mode;
 }
 
+/* The new names of the run's renames, keyed by their old one: settling a source is then one
+ * lookup (a scan per source would make a run of many renames quadratic). */
+struct renames {
+	size_t *slots; /* index + 1 of the target in o->files */
+	size_t n;
+};
+
+static void renames_build(const struct observer *o, struct renames *r)
+{
+	r->n = 1;
+	while (r->n < o->nfiles * 2 + 2)
+		r->n *= 2;
+	if (!(r->slots = calloc(r->n, sizeof(*r->slots))))
+		return;
+	for (size_t i = 0; i < o->nfiles; i++) {
+		const struct tracked *t = &o->files[i];
+		if (!t->from || t->existed)
+			continue;
+		size_t s = hash_str(t->from) & (r->n - 1);
+		while (r->slots[s])
+			s = (s + 1) & (r->n - 1);
+		r->slots[s] = i + 1;
+	}
+}
+
 /* Was `t` moved to a new name, recorded there as `renamed`? */
-static bool renamed_source(const struct observer *o, const struct tracked *t)
+static bool renamed_source(const struct observer *o, const struct renames *r, const struct tracked *t)
 {
 	struct stat st;
-	for (size_t j = 0; t->moved_away && j < o->nfiles; j++)
-		if (o->files[j].from && !o->files[j].existed && strcmp(o->files[j].from, t->path) == 0 &&
-		    lstat(o->files[j].path, &st) == 0)
+	if (!t->moved_away || !r->slots)
+		return false;
+	for (size_t s = hash_str(t->path) & (r->n - 1); r->slots[s]; s = (s + 1) & (r->n - 1)) {
+		const struct tracked *to = &o->files[r->slots[s] - 1];
+		if (strcmp(to->from, t->path) == 0 && lstat(to->path, &st) == 0)
 			return true;
+	}
 	return false;
 }
 
 void observer_finish(struct observer *o)
 {
 	const struct audit_ctx *ctx = audit_sink_ctx(o->sink);
+	struct renames ren = {0};
+	renames_build(o, &ren);
 	for (size_t i = 0; i < o->nfiles; i++) {
 		struct tracked *t = &o->files[i];
 		struct stat now;
@@ -312,7 +351,7 @@ void observer_finish(struct observer *o)
 		} else if (!t->existed && exists) {
 			line = audit_file(ctx, t->ts_ms, AUDIT_CREATED, t->path, NULL);
 		} else if (t->existed && !exists) {
-			if (renamed_source(o, t))
+			if (renamed_source(o, &ren, t))
 				continue; /* moved away by a rename, recorded at its target */
 			line = audit_file(ctx, t->ts_ms, AUDIT_DELETED, t->path, NULL);
 		} else if (t->existed && exists && changed(&t->before, &now)) {
@@ -322,6 +361,7 @@ void observer_finish(struct observer *o)
 		}
 		audit_sink_write(o->sink, line);
 	}
+	free(ren.slots);
 	if (o->untracked)
 		fprintf(stderr, "cordon: warning: %lu more changed paths past the first %d were not followed for the "
 				"audit log\n", o->untracked, MAX_TRACKED);
@@ -437,6 +477,8 @@ static uint64_t mount_id(int fd)
 	return stx.stx_mnt_id;
 }
 
+/* The open's flags; -1 for an openat2 with RESOLVE_* flags of its own (scoped lookups this
+ * observer does not repeat: the kernel decides alone). */
 static int open_flags(pid_t pid, const struct seccomp_data *d, int *flags)
 {
 	if (d->nr == SYS_open) {
@@ -449,7 +491,7 @@ static int open_flags(pid_t pid, const struct seccomp_data *d, int *flags)
 		struct open_how how;
 		struct iovec local = {.iov_base = &how, .iov_len = sizeof(how)};
 		struct iovec remote = {.iov_base = (void *)(uintptr_t)d->args[2], .iov_len = sizeof(how)};
-		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(how))
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(how) || how.resolve)
 			return -1;
 		*flags = (int)how.flags;
 	}
@@ -467,9 +509,8 @@ static const char *deny_read_rule(const struct observer *o, const char *path)
 		if ((op->kind == MOP_MASK_DIR || op->kind == MOP_MASK_FILE) && path_is_under(path, op->path))
 			return op->path;
 	}
-	for (size_t i = 0; i < o->plan->nread_deny; i++)
-		if (path_is_under(path, o->plan->read_deny[i]))
-			return o->plan->read_deny[i];
+	/* (Landlock's read_deny also lists paths that did not exist at the start: a missing one is the
+	 * kernel's ENOENT, so those are left to it.) */
 	return NULL;
 }
 
@@ -512,7 +553,8 @@ static int on_open(struct observer *o, pid_t pid, const struct seccomp_data *d)
 		return 0;
 	int dirfd = d->nr == SYS_open || d->nr == SYS_creat ? AT_FDCWD : (int)(int32_t)d->args[0];
 	uint64_t addr = d->nr == SYS_open || d->nr == SYS_creat ? d->args[0] : d->args[1];
-	if (!o->plan->fs_restricted)
+	/* O_PATH opens nothing for reading or writing (the kernel ignores the access mode). */
+	if (!o->plan->fs_restricted || (flags & O_PATH) || !addr)
 		return 0;
 	/* A deny-read path refuses every open (its mask has mode 000), for reading or writing. */
 	int e = read_open(o, pid, dirfd, addr);
@@ -544,7 +586,7 @@ static int on_entry(struct observer *o, pid_t pid, const struct entry_spec *es, 
 	if (!o->plan->fs_restricted)
 		return 0;
 	struct entry en[2];
-	struct tracked *noted[2] = {NULL, NULL};
+	size_t noted[2] = {0, 0};
 	int rc = 0, n = 0;
 	for (; n < es->n && !rc; n++) {
 		int dirfd = es->dirfd_arg[n] < 0 ? AT_FDCWD : (int)(int32_t)d->args[es->dirfd_arg[n]];
@@ -561,9 +603,10 @@ static int on_entry(struct observer *o, pid_t pid, const struct entry_spec *es, 
 	for (int i = 0; i < n; i++)
 		entry_release(&en[i]);
 	if (es->n == 2 && noted[0] && noted[1]) {
-		noted[0]->moved_away = true;
-		if (!noted[1]->from)
-			noted[1]->from = strdup(noted[0]->path);
+		struct tracked *from = &o->files[noted[0] - 1], *to = &o->files[noted[1] - 1];
+		from->moved_away = true;
+		if (!to->from)
+			to->from = strdup(from->path);
 	}
 	return rc;
 }
@@ -601,17 +644,22 @@ static int on_attr(struct observer *o, pid_t pid, const struct seccomp_data *d)
 	default:
 		break;
 	}
+	if (!d->args[path_arg])
+		return 0; /* futimesat(fd, NULL, ...): the descriptor itself; the kernel decides */
 	return attr_path(o, pid, dirfd, d->args[path_arg], follow);
 }
 
+/* Loopback, or the "any" address, which Linux connects to loopback. */
 static bool loopback(const struct sockaddr_storage *ss)
 {
-	if (ss->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+		return (a >> 24) == 127 || a == INADDR_ANY;
+	}
 	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
 	if (IN6_IS_ADDR_V4MAPPED(a))
-		return a->s6_addr[12] == 127;
-	return IN6_IS_ADDR_LOOPBACK(a);
+		return a->s6_addr[12] == 127 || (a->s6_addr[12] | a->s6_addr[13] | a->s6_addr[14] | a->s6_addr[15]) == 0;
+	return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a);
 }
 
 /* Is the abstract name bound in the network namespace whose /proc/.../net/unix is `table`? */

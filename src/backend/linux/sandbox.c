@@ -126,6 +126,9 @@ void lx_child_main(struct lx_child *c)
 {
 	_cleanup_error_ struct cordon_error *err = NULL;
 	int fd = c->sync_fd;
+	/* The clone copied the supervisor's descriptors: the audit log's is not the sandbox's to hold. */
+	if (c->audit_fd >= 0)
+		close(c->audit_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(CORDON_EXIT_FAILURE);
 	struct sync_msg go;

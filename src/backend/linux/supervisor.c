@@ -526,9 +526,23 @@ static void cleanup_observer(struct observer **o)
 	observer_free(*o);
 }
 
+/* Writes the report (whole or not at all); says on stderr when it cannot. */
+static void write_report(const struct run_request *req, struct audit_sink *sink, int exit_status,
+			 const struct outcome *oc, int64_t wall, const char *error)
+{
+	_cleanup_free_ char *report = audit_sink_report(sink, exit_status, oc->signal, oc->timed_out, wall, error);
+	struct cordon_error *err = NULL;
+	if (!report)
+		fprintf(stderr, "cordon: out of memory writing the report\n");
+	else if (audit_write_file_atomic(req->report_path, report, &err) < 0)
+		fprintf(stderr, "cordon: %s\n", err && err->message ? err->message : "cannot write the report");
+	cordon_error_free(err);
+}
+
 /* After the run: the file changes, the `end` record, and the denials (report or stderr). */
 static void audit_end_of_run(const struct run_request *req, struct audit_sink *sink, struct observer *obs,
-			     int status, const struct outcome *oc, const struct timespec *t0)
+			     int status, const struct outcome *oc, const struct timespec *t0, bool *reported,
+			     const struct cordon_error *failure)
 {
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -552,22 +566,17 @@ static void audit_end_of_run(const struct run_request *req, struct audit_sink *s
 		audit_sink_print_denials(sink, stderr);
 		return;
 	}
-	_cleanup_free_ char *report = audit_sink_report(sink, exit_status, oc->signal, oc->timed_out, wall);
-	struct cordon_error *err = NULL;
-	if (!report)
-		fprintf(stderr, "cordon: out of memory writing the report\n");
-	else if (audit_write_file_atomic(req->report_path, report, &err) < 0)
-		fprintf(stderr, "cordon: %s\n", err && err->message ? err->message : "cannot write the report");
-	cordon_error_free(err);
+	write_report(req, sink, exit_status, oc, wall, status < 0 && failure ? failure->message : NULL);
+	*reported = true;
 }
 
 static int run_plan(const struct run_request *req, const struct plan *plan, const char *cwd, char **envp,
-		    struct audit_sink *sink, struct cordon_error **err)
+		    struct audit_sink *sink, bool *reported, struct cordon_error **err)
 {
 	const struct cordon_policy *p = req->policy;
 	struct lx_child c = {
 		.plan = plan, .policy = p, .argv = req->argv, .envp = envp, .cwd = cwd,
-		.cap_last = lx_cap_last(), .verbose = req->verbose,
+		.cap_last = lx_cap_last(), .verbose = req->verbose, .audit_fd = audit_sink_fd(sink),
 	};
 	if (check_layers(p, plan, &c, err) < 0)
 		return -1;
@@ -598,9 +607,12 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	const char *layers[16];
 	char ll[32];
 	layer_names(plan, &c, cgroups != NULL, layers, ll, sizeof(ll));
-	audit_sink_write(sink, audit_start(audit_sink_ctx(sink), audit_now_ms(), CORDON_VERSION, req->argv, cwd, getuid(),
-					   p, plan->proxy ? CORDON_NETWORK_PROXY
-						: plan->new_netns ? CORDON_NETWORK_OFF : CORDON_NETWORK_ON, layers));
+	char *start = audit_start(audit_sink_ctx(sink), audit_now_ms(), CORDON_VERSION, req->argv, cwd, getuid(), p,
+				  plan->proxy ? CORDON_NETWORK_PROXY : plan->new_netns ? CORDON_NETWORK_OFF : CORDON_NETWORK_ON,
+				  layers);
+	if (!start && audit_sink_logging(sink))
+		return cerr_set(err, ENOMEM, "out of memory building the audit log's start record");
+	audit_sink_write(sink, start);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct outcome oc = {0};
@@ -608,7 +620,7 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		cerr_sys(err, errno, "socketpair");
-		audit_end_of_run(req, sink, obs, -1, &oc, &t0);
+		audit_end_of_run(req, sink, obs, -1, &oc, &t0, reported, *err);
 		return -1;
 	}
 	/* Signals are read from a signalfd; block them before the clone so none is lost. */
@@ -630,7 +642,7 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 		close(sv[1]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		clone_error(e, err);
-		audit_end_of_run(req, sink, obs, -1, &oc, &t0);
+		audit_end_of_run(req, sink, obs, -1, &oc, &t0, reported, *err);
 		return -1;
 	}
 	if (pid == 0) {
@@ -643,7 +655,7 @@ static int run_plan(const struct run_request *req, const struct plan *plan, cons
 	int status = supervise(&c, p, sv[0], pid, cgroups, np, obs, sink, &oc, err);
 	lx_cgroup_remove(cgroups);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	audit_end_of_run(req, sink, obs, status, &oc, &t0);
+	audit_end_of_run(req, sink, obs, status, &oc, &t0, reported, *err);
 	return status;
 }
 
@@ -692,19 +704,70 @@ static int audit_target(const struct run_request *req, const struct audit_sink *
 	return audit_default_dir(out, cap) == 0 && access(out, F_OK) == 0 ? 0 : -1;
 }
 
+/*
+ * The report goes where the command cannot reach: a report inside a writable root could be written by
+ * the command itself, or its directory swapped for a symlink that sends cordon's write elsewhere.
+ */
+static int check_report_path(const struct run_request *req, const struct resolved *r, struct cordon_error **err)
+{
+	_cleanup_free_ char *copy = strdup(req->report_path);
+	if (!copy)
+		return cerr_set(err, ENOMEM, "out of memory");
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return cerr_sys(err, errno, "--report `%s`: its directory", req->report_path);
+	const char *root = path_is_under(real, r->workspace) && r->mode == CORDON_MODE_WORKSPACE_WRITE ? r->workspace : NULL;
+	for (size_t w = 0; !root && w < r->writable.n; w++)
+		if (path_is_under(real, r->writable.v[w].path))
+			root = r->writable.v[w].path;
+	if (root) {
+		cerr_set(err, EPERM, "--report `%s` lies inside writable root `%s`, where the sandboxed command could "
+				     "write or replace it", req->report_path, root);
+		return cerr_hint(err, "write the report outside the workspace and writable roots (e.g. in $XDG_RUNTIME_DIR "
+				      "or /tmp: the sandbox has a private /tmp)");
+	}
+	return 0;
+}
+
+/* Says why cordon failed in the report too, so that a harness reading it is never left with nothing
+ * (or with a previous run's report). */
+static void report_failure(const struct run_request *req, struct audit_sink *sink, const struct cordon_error *e)
+{
+	struct audit_sink *tmp = NULL;
+	struct cordon_error *ignored = NULL;
+	if (!sink && audit_sink_open(NULL, false, &tmp, &ignored) < 0) {
+		cordon_error_free(ignored);
+		return;
+	}
+	struct outcome oc = {0};
+	write_report(req, sink ? sink : tmp, CORDON_EXIT_FAILURE, &oc, 0, e && e->message ? e->message : "failed");
+	audit_sink_close(tmp);
+}
+
 static int lx_run(const struct run_request *req, struct cordon_error **err)
 {
 	struct resolved r;
 	struct plan plan = {0};
 	int status = -1;
+	bool reported = false;
+	/* A previous run's report must not pass for this one's. */
+	if (req->report_path && !req->explain_only && unlink(req->report_path) < 0 && errno != ENOENT)
+		return cerr_sys(err, errno, "--report `%s`: remove the previous report", req->report_path);
 	/* Every run is on record, or does not run: the log is opened before anything else. */
 	__attribute__((cleanup(cleanup_sink))) struct audit_sink *sink = NULL;
-	if (!req->explain_only && audit_sink_open(req->audit_path, !req->no_audit, &sink, err) < 0)
+	if (!req->explain_only && audit_sink_open(req->audit_path, !req->no_audit, &sink, err) < 0) {
+		if (req->report_path)
+			report_failure(req, NULL, *err);
 		return -1;
+	}
 	char audit_path[PATH_MAX];
 	bool protect_audit = audit_target(req, sink, audit_path, sizeof(audit_path)) == 0;
 	memset(&r, 0, sizeof(r));
 	if (lx_resolve(req->policy, protect_audit ? audit_path : NULL, &r, err) < 0 || check_config_files(req, &r, err) < 0)
+		goto out;
+	if (req->report_path && check_report_path(req, &r, err) < 0)
 		goto out;
 	if (plan_compile(&r, &plan, err) < 0)
 		goto out;
@@ -735,9 +798,11 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 		cerr_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	status = run_plan(req, &plan, r.cwd, env.v, sink, err);
+	status = run_plan(req, &plan, r.cwd, env.v, sink, &reported, err);
 	strv_clear(&env);
 out:
+	if (status < 0 && req->report_path && !req->explain_only && !reported)
+		report_failure(req, sink, *err);
 	plan_release(&plan);
 	resolved_release(&r);
 	return status;

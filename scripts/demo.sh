@@ -45,7 +45,7 @@ show 'setsid sleep 300 & echo "started a background daemon"'
 say "cordon run --network proxy --allow localhost:$port -- bash -c 'curl to the allowed port, then to example.com'"
 "$CORDON" run -w "$ws" --network proxy --allow "localhost:$port" -- bash -c \
 	"curl -sS -o /dev/null -w 'localhost:$port: HTTP %{http_code}\n' http://localhost:$port/; curl -sS -m 5 http://example.com/" 2>&1 || true
-say "cordon run --report report.json -w CHECKOUT -- bash -c 'echo x > ~/.profile; echo done'"
+say "cordon run --report DEMO/report.json -w CHECKOUT -- bash -c 'echo x > ~/.profile; echo done'"
 "$CORDON" run -w "$ws" --report "$demo/report.json" -- bash -c 'echo x > ~/.profile; echo done' 2>&1 || true
 cat "$demo/report.json"
 say "after the runs, on the host:"

@@ -223,7 +223,15 @@ is "$(q '[(r["host"], r["port"], r["address"], r["verdict"], r["bytes_in"], r["b
 	"net: one record per connection, with the address dialled and the bytes each way"
 
 # ---- the report
+run sb -w "$WS" --report "$WS/report.json" -- true
+is "$RC $([[ -e $WS/report.json ]] && echo written || echo none)" "125 none" "--report inside the workspace: refused"
+like "$ERR" "report.json. lies inside writable root" "--report inside the workspace: the message says why"
 rep=$T/report.json
+printf '{"exit_status": 0, "stale": true}\n' >"$rep" && own "$rep"
+run sb -w "$T/no-such-workspace" --report "$rep" -- true
+is "$RC $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["exit_status"], "stale" in r, "no-such-workspace" in r["error"])' "$rep" 2>&1)" \
+	"125 125 False True" "cordon failing: the report says so with the error, and no earlier report survives"
+rm -f "$rep"
 run sb -w "$WS" --report "$rep" -- sh -c "echo a >'$OUTD/victim'; echo b >'$OUTD/victim'; exit 5"
 is "$RC" 5 "report: the command's status"
 unlike "$ERR" "cordon: denied" "report: no denial lines on stderr"
@@ -314,6 +322,33 @@ run sb -w "$WS" -- true
 EXTRA_ENV=()
 is "$RC $(find "$WS/fake" -mindepth 1 | wc -l)" "125 0" "a symlink in the log's directories: refused, nothing made through it"
 like "$ERR" "audit directory .*a symlink is refused" "a symlink in the log's directories: the message says why"
+
+# A planted hard link or FIFO where the day's log goes is refused, quickly.
+mkdir -p "$T/st3/cordon/audit" && own "$T/st3"
+day=$(date -u +%F)
+as_user ln "$WS/xdev" "$T/st3/cordon/audit/$day.jsonl" 2>/dev/null || ln "$WS/xdev" "$T/st3/cordon/audit/$day.jsonl"
+EXTRA_ENV=("XDG_STATE_HOME=$T/st3")
+run sb -w "$WS" -- true
+is "$RC" 125 "a log with another name (a planted hard link): refused"
+like "$ERR" "other names" "a planted hard link: the message says why"
+rm -f "$T/st3/cordon/audit/$day.jsonl"
+as_user mkfifo "$T/st3/cordon/audit/$day.jsonl"
+CORDON_TEST_CALL_TIMEOUT=10 run sb -w "$WS" -- true
+EXTRA_ENV=()
+is "$RC" 125 "a FIFO planted as the log: refused, not waited on"
+
+# The kernel's answers stay the kernel's: an O_PATH open asks for no write; with --audit-reads, a
+# deny-read path that does not exist is ENOENT.
+run sb -w "$WS" --audit-reads -- python3 -c "
+import errno, os
+os.close(os.open('/etc/hostname', os.O_PATH | os.O_WRONLY)); print('ok', end=' ')
+try:
+    open(os.path.expanduser('~/.aws/credentials'))
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"
+is "$OUT $(q '[r["target"] for r in recs if r["type"] == "denial"]')" "ok ENOENT []" \
+	"O_PATH with O_WRONLY opens; a missing deny-read path is ENOENT; no denial"
 
 # ---- --no-audit, and bad input
 n_before=$(sessions)

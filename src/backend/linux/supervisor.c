@@ -767,8 +767,10 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 	memset(&r, 0, sizeof(r));
 	if (lx_resolve(req->policy, protect_audit ? audit_path : NULL, &r, err) < 0 || check_config_files(req, &r, err) < 0)
 		goto out;
-	if (req->report_path && check_report_path(req, &r, err) < 0)
+	if (req->report_path && check_report_path(req, &r, err) < 0) {
+		reported = true; /* not there: that place is what was refused */
 		goto out;
+	}
 	if (plan_compile(&r, &plan, err) < 0)
 		goto out;
 	if (req->verbose || req->explain_only) {

@@ -243,8 +243,12 @@ static void on_notify(struct broker *b)
 		e = observer_decide(b->obs, &req);
 	struct seccomp_notif_resp resp = {.id = req.id};
 
-	/* The pid may have been reused while we read its memory: only answer a live request. */
-	if (ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+	/* The pid may have been reused while we read its memory: only answer (and record) a live
+	 * request. */
+	bool valid = ioctl(b->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0;
+	if (b->obs)
+		observer_settle(b->obs, valid);
+	if (!valid)
 		return;
 	if (e) {
 		resp.error = -e;

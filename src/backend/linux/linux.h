@@ -154,6 +154,9 @@ void observer_free(struct observer *o);
 int observer_decide(struct observer *o, const struct seccomp_notif *req);
 /* The broker refused to create, remove or replace a protected name. */
 void observer_protected(struct observer *o, const char *dir, const char *name);
+/* After each notification: records the denial decided for it if the notification was still live
+ * (a reused pid would have shown another process's memory), else forgets it. */
+void observer_settle(struct observer *o, bool valid);
 /* After the sandbox is gone: one `file` record per path that changed under the writable roots. */
 void observer_finish(struct observer *o);
 

@@ -48,9 +48,20 @@ struct tracked {
 	struct stat before;
 };
 
+/* A denial decided for a notification, recorded only once the notification is known to be live:
+ * with the pid reused meanwhile, what was read (memory, cwd) was another process's. */
+struct pending {
+	bool set;
+	enum audit_denial_kind kind;
+	uint16_t port;
+	char target[PATH_MAX * 2 + 2];
+	char rule[PATH_MAX + NAME_MAX + 64];
+};
+
 struct observer {
 	const struct plan *plan;
 	struct audit_sink *sink;
+	struct pending pending;
 	enum cordon_mode mode;
 	bool network_off;
 	struct tracked *files;
@@ -83,6 +94,22 @@ void observer_free(struct observer *o)
 	free(o->files);
 	free(o->slots);
 	free(o);
+}
+
+static void pend(struct observer *o, enum audit_denial_kind kind, const char *target, uint16_t port, const char *rule)
+{
+	o->pending.set = true;
+	o->pending.kind = kind;
+	o->pending.port = port;
+	snprintf(o->pending.target, sizeof(o->pending.target), "%s", target);
+	snprintf(o->pending.rule, sizeof(o->pending.rule), "%s", rule);
+}
+
+void observer_settle(struct observer *o, bool valid)
+{
+	if (o->pending.set && valid)
+		audit_sink_denial(o->sink, o->pending.kind, o->pending.target, o->pending.port, o->pending.rule, 1);
+	o->pending.set = false;
 }
 
 /* ---- which rule refuses a write, for the record */
@@ -374,7 +401,7 @@ static int deny_write(struct observer *o, const char *view)
 {
 	char rule[PATH_MAX + 64];
 	write_rule(o, view, rule, sizeof(rule));
-	audit_sink_denial(o->sink, AUDIT_DENY_WRITE, view, 0, rule, 1);
+	pend(o, AUDIT_DENY_WRITE, view, 0, rule);
 	return EROFS;
 }
 
@@ -542,7 +569,7 @@ static int read_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr)
 		return 0;
 	char rule[PATH_MAX + 32];
 	snprintf(rule, sizeof(rule), "deny-read path %s", hit);
-	audit_sink_denial(o->sink, AUDIT_DENY_READ, clean, 0, rule, 1);
+	pend(o, AUDIT_DENY_READ, clean, 0, rule);
 	return EACCES;
 }
 
@@ -708,8 +735,8 @@ static int on_connect(struct observer *o, pid_t pid, const struct seccomp_data *
 				return 0;
 			char target[120];
 			snprintf(target, sizeof(target), "@%.*s", (int)nl, shown);
-			audit_sink_denial(o->sink, AUDIT_DENY_UNIX_CONNECT, target, 0,
-					  "abstract socket outside the sandbox's network namespace", 1);
+			pend(o, AUDIT_DENY_UNIX_CONNECT, target, 0,
+					  "abstract socket outside the sandbox's network namespace");
 			return ECONNREFUSED;
 		}
 		if (!o->plan->fs_restricted)
@@ -725,7 +752,7 @@ static int on_connect(struct observer *o, pid_t pid, const struct seccomp_data *
 		const struct mount_op *op = innermost_op(o->plan, abs);
 		if (!op || (op->kind != MOP_MASK_FILE && op->kind != MOP_EMPTY_RO))
 			return 0;
-		audit_sink_denial(o->sink, AUDIT_DENY_UNIX_CONNECT, abs, 0, "host unix socket", 1);
+		pend(o, AUDIT_DENY_UNIX_CONNECT, abs, 0, "host unix socket");
 		return op->kind == MOP_MASK_FILE ? ECONNREFUSED : ENOENT;
 	}
 	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
@@ -741,7 +768,7 @@ static int on_connect(struct observer *o, pid_t pid, const struct seccomp_data *
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
-	audit_sink_denial(o->sink, AUDIT_DENY_CONNECT, host, port, "network off (--network)", 1);
+	pend(o, AUDIT_DENY_CONNECT, host, port, "network off (--network)");
 	return ENETUNREACH; /* what the sandbox's network, with only its loopback, answers */
 }
 
@@ -772,7 +799,7 @@ static int denied_call(struct observer *o, const struct seccomp_data *d)
 			}
 	}
 	if (e)
-		audit_sink_denial(o->sink, AUDIT_DENY_SYSCALL, what, 0, "blocked system call", 1);
+		pend(o, AUDIT_DENY_SYSCALL, what, 0, "blocked system call");
 	return e;
 }
 
@@ -823,5 +850,5 @@ void observer_protected(struct observer *o, const char *dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", name);
 	char rule[PATH_MAX + NAME_MAX + 32];
 	snprintf(rule, sizeof(rule), "protected path %s", path);
-	audit_sink_denial(o->sink, AUDIT_DENY_WRITE, path, 0, rule, 1);
+	pend(o, AUDIT_DENY_WRITE, path, 0, rule);
 }

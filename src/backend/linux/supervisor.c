@@ -464,9 +464,6 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		pty_leave_raw();
 		pty_relay_free(l.pty);
 	}
-	/* Everything in the sandbox is gone: nothing more can connect. */
-	lx_netproxy_stop(np);
-	lx_netproxy_collect(np, sink);
 	oc->signal = l.signal;
 	oc->timed_out = l.timed_out;
 	goto out;
@@ -474,6 +471,10 @@ kill_init:
 	kill(init, SIGKILL);
 	waitpid(init, NULL, 0);
 out:
+	/* Everything in the sandbox is gone: nothing more can connect. The proxy's last records and its
+	 * denials go in before the `end` record, on every path. */
+	lx_netproxy_stop(np);
+	lx_netproxy_collect(np, sink);
 	if (master >= 0)
 		close(master);
 	if (l.sig_fd >= 0)

@@ -427,6 +427,20 @@ static int attr_path(struct observer *o, pid_t pid, int dirfd, uint64_t addr, bo
 	return rc;
 }
 
+/* Would the permission bits let the sandbox's processes (the caller's uid and groups, no
+ * capabilities: even root's are dropped) write this file? */
+static bool dac_writable(const struct stat *st)
+{
+	if (st->st_uid == geteuid())
+		return st->st_mode & S_IWUSR;
+	gid_t groups[256];
+	int n = getgroups(256, groups);
+	bool in_group = st->st_gid == getegid();
+	for (int i = 0; i < n && !in_group; i++)
+		in_group = groups[i] == st->st_gid;
+	return st->st_mode & (in_group ? S_IWGRP : S_IWOTH);
+}
+
 /*
  * An open that may write: refused where the kernel would answer EROFS (opening an existing regular
  * file for writing or truncation, or creating a new name, on a read-only mount); else noted. What
@@ -446,8 +460,10 @@ static int write_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr, i
 		return 0;
 	int rc = 0;
 	if (t.exists) {
-		/* (A symlink here was not followed: O_NOFOLLOW, the kernel's ELOOP.) */
-		if (!excl && wants_write && S_ISREG(t.st.st_mode))
+		/* (A symlink here was not followed: O_NOFOLLOW, the kernel's ELOOP.) Without O_TRUNC the
+		 * kernel checks the file's permission bits before the mount: a file the user may not write
+		 * anyway is its EACCES, not a denial of the policy. */
+		if (!excl && wants_write && S_ISREG(t.st.st_mode) && ((flags & O_TRUNC) || dac_writable(&t.st)))
 			rc = on_readonly_mount(t.fd) ? deny_write(o, t.view) : (track(o, t.view), 0);
 	} else if (flags & O_CREAT) {
 		rc = on_readonly_mount(t.fd) ? deny_write(o, t.view) : (track(o, t.view), 0);

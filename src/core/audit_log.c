@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/dirwalk.h"
 #include "common/error.h"
 #include "core/audit_show.h"
 
@@ -86,24 +87,13 @@ static int open_default_dir(const char *dir, struct cordon_error **err)
 			*p = '/';
 		}
 	mkdir(base, 0700);
-	int fd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	_cleanup_close_ int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
 		return cerr_sys(err, errno, "audit directory's base `%s`", base);
-	char *save = NULL;
-	for (char *c = strtok_r(rest, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-			close(fd);
-			return cerr_sys(err, e, "create audit directory `%s`", dir);
-		}
-		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int e = errno;
-		close(fd);
-		if (next < 0)
-			return cerr_sys(err, e == ENOTDIR ? ELOOP : e,
-					"audit directory `%s`: `%s` is not a directory (a symlink is refused)", dir, c);
-		fd = next;
-	}
+	int fd = dir_walk_nofollow(bfd, rest, 0700);
+	if (fd < 0)
+		return cerr_sys(err, errno, "audit directory `%s`: %s", dir,
+				errno == ELOOP ? "a component is not a directory (a symlink is refused)" : "cannot open it");
 	return fd;
 }
 

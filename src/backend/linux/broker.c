@@ -40,6 +40,7 @@
 
 #include "backend/linux/linux.h"
 #include "common/cleanup.h"
+#include "common/dirwalk.h"
 #include "common/error.h"
 #include "core/paths.h"
 
@@ -471,17 +472,8 @@ static int open_quarantine(const struct broker *b)
 		return -1;
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -1;
-	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char *save = NULL;
-	for (char *c = strtok_r(path, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
-		if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST) {
-			close(fd);
-			return -1;
-		}
-		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-	}
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = rootfd < 0 ? -1 : dir_walk_nofollow(rootfd, path + 1, 0700);
 	if (fd < 0)
 		return -1;
 	char link[64], real[PATH_MAX];

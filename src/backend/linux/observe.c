@@ -723,6 +723,63 @@ static bool abstract_bound(const char *table, const char *name, size_t len)
 	return false;
 }
 
+/* Abstract: another network namespace's are out of reach (ECONNREFUSED). Only a name bound on the
+ * host and not in the sandbox is a denial. */
+static int connect_abstract(struct observer *o, pid_t pid, const struct sockaddr_un *sun, size_t plen)
+{
+	if (!o->plan->new_netns)
+		return 0;
+	char proc[64], shown[110];
+	size_t nl = plen - 1 < sizeof(shown) - 2 ? plen - 1 : sizeof(shown) - 2;
+	for (size_t i = 0; i < nl; i++)
+		shown[i] = sun->sun_path[1 + i] ? sun->sun_path[1 + i] : '@';
+	snprintf(proc, sizeof(proc), "/proc/%d/net/unix", pid);
+	if (abstract_bound(proc, shown, nl) || !abstract_bound("/proc/net/unix", shown, nl))
+		return 0;
+	char target[120];
+	snprintf(target, sizeof(target), "@%.*s", (int)nl, shown);
+	pend(o, AUDIT_DENY_UNIX_CONNECT, target, 0, "abstract socket outside the sandbox's network namespace");
+	return ECONNREFUSED;
+}
+
+/* A socket on the host, hidden or masked in the view (a mask answers ECONNREFUSED, the empty /run
+ * ENOENT). */
+static int connect_path(struct observer *o, pid_t pid, struct sockaddr_un *sun)
+{
+	if (!o->plan->fs_restricted)
+		return 0;
+	sun->sun_path[sizeof(sun->sun_path) - 1] = '\0';
+	char abs[PATH_MAX * 2 + 2];
+	struct stat st;
+	if (absolute_view(pid, AT_FDCWD, sun->sun_path, abs, sizeof(abs)) < 0 || strstr(abs, "/../") ||
+	    lstat(abs, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	const struct mount_op *op = innermost_op(o->plan, abs);
+	if (!op || (op->kind != MOP_MASK_FILE && op->kind != MOP_EMPTY_RO))
+		return 0;
+	pend(o, AUDIT_DENY_UNIX_CONNECT, abs, 0, "host unix socket");
+	return op->kind == MOP_MASK_FILE ? ECONNREFUSED : ENOENT;
+}
+
+/* With the network off, any address but loopback: what the sandbox's network, with only its
+ * loopback, answers (ENETUNREACH). */
+static int connect_inet(struct observer *o, const struct sockaddr_storage *ss)
+{
+	if (!o->network_off || loopback(ss))
+		return 0;
+	char host[INET6_ADDRSTRLEN] = "?";
+	uint16_t port;
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	pend(o, AUDIT_DENY_CONNECT, host, port, "network off (--network)");
+	return ENETUNREACH;
+}
+
 static int on_connect(struct observer *o, pid_t pid, const struct seccomp_data *d)
 {
 	struct sockaddr_storage ss;
@@ -732,60 +789,12 @@ static int on_connect(struct observer *o, pid_t pid, const struct seccomp_data *
 	struct iovec remote = {.iov_base = (void *)(uintptr_t)d->args[1], .iov_len = len};
 	if (len < sizeof(sa_family_t) || process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return 0;
-	if (ss.ss_family == AF_UNIX) {
+	if (ss.ss_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path)) {
 		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-		size_t plen = len - offsetof(struct sockaddr_un, sun_path);
-		if (len <= offsetof(struct sockaddr_un, sun_path))
-			return 0;
-		if (sun->sun_path[0] == '\0') {
-			/* Abstract: another network namespace's are out of reach (ECONNREFUSED). Only a name
-			 * bound on the host and not in the sandbox is a denial. */
-			if (!o->plan->new_netns)
-				return 0;
-			char proc[64], shown[110];
-			size_t nl = plen - 1 < sizeof(shown) - 2 ? plen - 1 : sizeof(shown) - 2;
-			for (size_t i = 0; i < nl; i++)
-				shown[i] = sun->sun_path[1 + i] ? sun->sun_path[1 + i] : '@';
-			snprintf(proc, sizeof(proc), "/proc/%d/net/unix", pid);
-			if (abstract_bound(proc, shown, nl) || !abstract_bound("/proc/net/unix", shown, nl))
-				return 0;
-			char target[120];
-			snprintf(target, sizeof(target), "@%.*s", (int)nl, shown);
-			pend(o, AUDIT_DENY_UNIX_CONNECT, target, 0,
-					  "abstract socket outside the sandbox's network namespace");
-			return ECONNREFUSED;
-		}
-		if (!o->plan->fs_restricted)
-			return 0;
-		sun->sun_path[sizeof(sun->sun_path) - 1] = '\0';
-		char abs[PATH_MAX * 2 + 2];
-		struct stat st;
-		if (absolute_view(pid, AT_FDCWD, sun->sun_path, abs, sizeof(abs)) < 0 || strstr(abs, "/../") ||
-		    lstat(abs, &st) < 0 || !S_ISSOCK(st.st_mode))
-			return 0;
-		/* A socket on the host, hidden or masked in the view (a mask answers ECONNREFUSED, the
-		 * empty /run ENOENT). */
-		const struct mount_op *op = innermost_op(o->plan, abs);
-		if (!op || (op->kind != MOP_MASK_FILE && op->kind != MOP_EMPTY_RO))
-			return 0;
-		pend(o, AUDIT_DENY_UNIX_CONNECT, abs, 0, "host unix socket");
-		return op->kind == MOP_MASK_FILE ? ECONNREFUSED : ENOENT;
+		return sun->sun_path[0] == '\0' ? connect_abstract(o, pid, sun, len - offsetof(struct sockaddr_un, sun_path))
+						: connect_path(o, pid, sun);
 	}
-	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
-		return 0;
-	if (!o->network_off || loopback(&ss))
-		return 0;
-	char host[INET6_ADDRSTRLEN] = "?";
-	uint16_t port;
-	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	pend(o, AUDIT_DENY_CONNECT, host, port, "network off (--network)");
-	return ENETUNREACH; /* what the sandbox's network, with only its loopback, answers */
+	return ss.ss_family == AF_INET || ss.ss_family == AF_INET6 ? connect_inet(o, &ss) : 0;
 }
 
 static const char *ioctl_name(uint32_t req)

@@ -274,6 +274,9 @@ EXTRA_ENV=()
 is "$(cat "$LOGDIR"/*.jsonl | head -n "$count_before" | sha256sum)" "$head_before" "tamper: every earlier record intact"
 is "$(sessions) $(q 'recs[-1]["type"]') $(grep -cx forged "$LOGDIR"/*.jsonl)" "$((n_before + 1)) end 0" \
 	"tamper: the run is on record to its end, nothing forged"
+run sb -w "$WS" -- sh -c "cat '$LOGDIR'/*.jsonl; ls '$LOGDIR'"
+is "$([[ $RC != 0 ]] && echo refused) $(printf '%s' "$OUT" | grep -c session)" "refused 0" \
+	"the log cannot be read from inside (other runs' commands are not the sandbox's business)"
 
 # The log inside the workspace: it is guarded like a protected path.
 WSTATE=$WS/state

@@ -557,7 +557,7 @@ static const char *deny_read_rule(const struct observer *o, const char *path)
 	return NULL;
 }
 
-static int read_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr)
+static int read_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr, enum audit_denial_kind kind)
 {
 	char path[PATH_MAX], abs[PATH_MAX * 2 + 2];
 	int e = lx_read_path(pid, addr, path);
@@ -585,7 +585,7 @@ static int read_open(struct observer *o, pid_t pid, int dirfd, uint64_t addr)
 		return 0;
 	char rule[PATH_MAX + 32];
 	snprintf(rule, sizeof(rule), "deny-read path %s", hit);
-	pend(o, AUDIT_DENY_READ, clean, 0, rule);
+	pend(o, kind, clean, 0, rule);
 	return EACCES;
 }
 
@@ -600,8 +600,9 @@ static int on_open(struct observer *o, pid_t pid, const struct seccomp_data *d)
 	if (!o->plan->fs_restricted || (flags & O_PATH) || !addr)
 		return 0;
 	/* A deny-read path refuses every open (its mask has mode 000), for reading or writing. */
-	int e = read_open(o, pid, dirfd, addr);
-	if (e || !(flags & (O_WRONLY | O_RDWR | O_TRUNC | O_CREAT)))
+	bool writes = flags & (O_WRONLY | O_RDWR | O_TRUNC | O_CREAT);
+	int e = read_open(o, pid, dirfd, addr, writes ? AUDIT_DENY_WRITE : AUDIT_DENY_READ);
+	if (e || !writes)
 		return e;
 	return write_open(o, pid, dirfd, addr, flags);
 }

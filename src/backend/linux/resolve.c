@@ -355,7 +355,11 @@ static int resolve_audit(struct resolved *r, const char *audit_path, struct cord
 		}
 	if (!(r->audit_path = strdup(real)))
 		return cerr_set(err, ENOMEM, "out of memory");
-	return r->mode == CORDON_MODE_FULL_ACCESS ? 0 : add_protected(r, real, err);
+	if (r->mode == CORDON_MODE_FULL_ACCESS)
+		return 0;
+	/* Read-only and guarded like a protected path; and unreadable too, as a deny-read path: the log
+	 * holds other runs' commands, which are not this one's business. */
+	return add_protected(r, real, err) < 0 ? -1 : add_deny(r, real, false, err);
 }
 
 int lx_resolve(const struct cordon_policy *p, const char *audit_path, struct resolved *r, struct cordon_error **err)

@@ -178,13 +178,7 @@ static int open_in_root(int rfd, const char *path, bool follow)
 /* The path's real location in the sandbox's view, through an O_PATH fd we hold. */
 static int fd_view(int fd, char *out, size_t cap)
 {
-	char link[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, out, cap - 1);
-	if (n <= 0 || out[0] != '/')
-		return -1;
-	out[n] = '\0';
-	return 0;
+	return lx_view_path_of(getpid(), fd, out, cap);
 }
 
 /*

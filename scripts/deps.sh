@@ -3,7 +3,7 @@
 # Installs what cordon needs to build and test, from Debian's archive. Idempotent; needs root
 # (or sudo) only when something is missing.
 set -euo pipefail
-pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libseccomp-dev libjansson-dev libnftnl-dev libmnl-dev libcmocka-dev
+pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libseccomp-dev libjansson-dev libgit2-dev libnftnl-dev libmnl-dev libcmocka-dev
       bubblewrap git python3 util-linux bsdutils iproute2 procps libcap2-bin groff-base man-db curl)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,7 +7,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -16,9 +15,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/dirwalk.h"
 #include "common/error.h"
 #include "core/audit_show.h"
+#include "core/statedir.h"
 
 /* Open addressing over the kept denials: twice their cap, a power of two. */
 #define DENIAL_SLOTS (AUDIT_MAX_DENIALS * 2)
@@ -46,55 +45,7 @@ int64_t audit_now_ms(void)
 
 int audit_default_dir(char *out, size_t cap)
 {
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	int n;
-	if (xdg && xdg[0] == '/') {
-		n = snprintf(out, cap, "%s/cordon/audit", xdg);
-	} else {
-		if (!home || home[0] != '/') {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
-		}
-		if (!home)
-			return -1;
-		n = snprintf(out, cap, "%s/.local/state/cordon/audit", home);
-	}
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-/*
- * Opens (making them 0700 where missing) the directories of the default log below its base
- * (XDG_STATE_HOME or HOME, which may be symlinks of the user's own making), one component at a
- * time, never following a symlink: a run with --no-audit could have planted one there to lead the
- * next run's log somewhere the sandbox writes. Returns an O_PATH fd of the audit directory.
- */
-static int open_default_dir(const char *dir, struct cordon_error **err)
-{
-	const char *xdg = getenv("XDG_STATE_HOME");
-	size_t base_len = strlen(dir) - strlen(xdg && xdg[0] == '/' ? "/cordon/audit" : "/.local/state/cordon/audit");
-	char base[PATH_MAX], rest[PATH_MAX];
-	if (base_len)
-		snprintf(base, sizeof(base), "%.*s", (int)base_len, dir);
-	else
-		snprintf(base, sizeof(base), "/"); /* HOME=/ */
-	snprintf(rest, sizeof(rest), "%s", dir + base_len + 1);
-	/* The base is the user's own choice: made when missing (XDG_STATE_HOME need not exist yet). */
-	for (char *p = base + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(base, 0700);
-			*p = '/';
-		}
-	mkdir(base, 0700);
-	_cleanup_close_ int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return cerr_sys(err, errno, "audit directory's base `%s`", base);
-	int fd = dir_walk_nofollow(bfd, rest, 0700);
-	if (fd < 0)
-		return cerr_sys(err, errno, "audit directory `%s`: %s", dir,
-				errno == ELOOP ? "a component is not a directory (a symlink is refused)" : "cannot open it");
-	return fd;
+	return state_dir_path("audit", out, cap);
 }
 
 static int open_log(struct audit_sink *s, const char *path, struct cordon_error **err)
@@ -104,12 +55,8 @@ static int open_log(struct audit_sink *s, const char *path, struct cordon_error 
 	snprintf(abs, sizeof(abs), "%s", path ? path : "");
 	if (!path) {
 		char dir[PATH_MAX - 32];
-		if (audit_default_dir(dir, sizeof(dir)) < 0) {
-			cerr_set(err, ENOENT, "no place for the audit log: neither XDG_STATE_HOME nor HOME is set");
-			return cerr_hint(err, "set HOME, or pass --audit FILE");
-		}
-		if ((dirfd = open_default_dir(dir, err)) < 0)
-			return cerr_hint(err, "pass --audit FILE to log elsewhere");
+		if ((dirfd = state_dir_open("audit", "audit log", dir, sizeof(dir), err)) < 0)
+			return cerr_hint(err, "pass --audit FILE to log elsewhere (the default needs HOME or XDG_STATE_HOME)");
 		struct tm tm;
 		time_t now = time(NULL);
 		gmtime_r(&now, &tm);

@@ -21,6 +21,24 @@ struct run_request {
 	const char *audit_path;
 	bool no_audit;
 	const char *report_path;
+	/* Staged mode (docs/staged.md): writes to the writable roots land in session `session` (NULL: a
+	 * new one, named on stderr). */
+	bool staged;
+	const char *session;
+};
+
+/* `cordon sessions`, `diff`, `commit`, `discard` (docs/staged.md). */
+enum stage_verb { STAGE_LIST, STAGE_GC, STAGE_DIFF, STAGE_COMMIT, STAGE_DISCARD };
+
+struct stage_request {
+	enum stage_verb verb;
+	const char *session;
+	char *const *paths; /* diff, commit: only these (real paths, or relative to the current directory) */
+	size_t npaths;
+	bool json;
+	bool stat;  /* diff --stat */
+	bool force; /* commit --force: over real files changed since the session started */
+	unsigned older_than_days; /* sessions --gc */
 };
 
 struct cordon_backend {
@@ -31,6 +49,8 @@ struct cordon_backend {
 	int (*doctor)(bool json);
 	/* The one-time privileged setup; prints what it does. 0, or -1 with *err set. */
 	int (*setup)(bool dry_run, struct cordon_error **err);
+	/* A session verb; returns the exit status (0, or 1 when a commit left changes out), or -1. */
+	int (*stage)(const struct stage_request *req, struct cordon_error **err);
 };
 
 extern const struct cordon_backend cordon_backend_linux;

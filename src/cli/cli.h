@@ -8,6 +8,10 @@ int cmd_run(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
+int cmd_discard(int argc, char **argv);
 /* Prints "cordon: MESSAGE; hint: HINT" on one line and returns CORDON_EXIT_FAILURE. */
 int cli_fail(const struct cordon_error *err);
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -23,7 +23,7 @@ enum {
 	OPT_MODE = 0x100, OPT_WRITABLE, OPT_PROTECT, OPT_NO_DEFAULT_PROTECT, OPT_DENY_READ, OPT_NO_DEFAULT_DENY_READ,
 	OPT_NETWORK, OPT_ENV, OPT_ENV_KEEP, OPT_ENV_CLEAR, OPT_TIMEOUT, OPT_MEMORY, OPT_MAX_PROCS, OPT_CPU_SECONDS,
 	OPT_FILE_SIZE, OPT_CONFIG, OPT_NO_USER_CONFIG, OPT_ALLOW_DEGRADED, OPT_EXPLAIN, OPT_ALLOW, OPT_DENY,
-	OPT_AUDIT, OPT_NO_AUDIT, OPT_AUDIT_READS, OPT_REPORT,
+	OPT_AUDIT, OPT_NO_AUDIT, OPT_AUDIT_READS, OPT_REPORT, OPT_STAGED, OPT_SESSION,
 };
 
 static const struct option run_opts[] = {
@@ -53,6 +53,8 @@ static const struct option run_opts[] = {
 	{"no-audit", no_argument, NULL, OPT_NO_AUDIT},
 	{"audit-reads", no_argument, NULL, OPT_AUDIT_READS},
 	{"report", required_argument, NULL, OPT_REPORT},
+	{"staged", no_argument, NULL, OPT_STAGED},
+	{"session", required_argument, NULL, OPT_SESSION},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -93,6 +95,10 @@ static void run_help(void)
 	       "                            goes past the observer: slower, see docs/audit.md)\n"
 	       "      --report FILE         after the command, write a JSON report with its exit\n"
 	       "                            status and denials (else denials go to stderr)\n"
+	       "      --staged              writes to the writable roots land in a session layer,\n"
+	       "                            not in the real files (review: cordon diff; apply:\n"
+	       "                            cordon commit; drop: cordon discard; docs/staged.md)\n"
+	       "      --session NAME        the staged session (default: a new one, named on stderr)\n"
 	       "      --explain             print the compiled plan and exit\n"
 	       "  -v, --verbose             print the plan on stderr before running\n\n"
 	       "Exit status: the command's; 128+N on signal N; 124 on timeout; 125 when cordon failed;\n"
@@ -132,6 +138,8 @@ struct run_flags {
 	bool no_audit;
 	bool audit_reads;
 	const char *report;
+	bool staged;
+	const char *session;
 };
 
 static int parse_opt(struct run_flags *f, int c, const char *arg)
@@ -215,6 +223,12 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 		if (!arg[0] || strcmp(arg, "-") == 0)
 			return cli_usage_error("run", "--report `%s`: expected a file", arg), -1;
 		f->report = arg;
+		return 0;
+	case OPT_STAGED:
+		f->staged = true;
+		return 0;
+	case OPT_SESSION:
+		f->session = arg;
 		return 0;
 	case 'v':
 		f->verbose = true;
@@ -333,6 +347,10 @@ int cmd_run(int argc, char **argv)
 		cli_usage_error("run", "%s and --no-audit contradict each other", f.audit ? "--audit" : "--audit-reads");
 		goto out;
 	}
+	if (f.session && !f.staged) {
+		cli_usage_error("run", "--session names a staged session: add --staged");
+		goto out;
+	}
 	struct cordon_policy policy;
 	struct strv read_files = {0};
 	struct cordon_error *err = NULL;
@@ -344,6 +362,7 @@ int cmd_run(int argc, char **argv)
 			.policy = &policy, .argv = optind < argc ? argv + optind : none, .environ = environ,
 			.verbose = f.verbose, .explain_only = f.explain, .config_files = &read_files,
 			.audit_path = f.audit, .no_audit = f.no_audit, .report_path = f.report,
+			.staged = f.staged, .session = f.session,
 		};
 		int rc = cordon_backend_linux.run(&req, &err);
 		status = rc < 0 ? cli_fail(err) : rc;

@@ -26,6 +26,10 @@ static const struct verb verbs[] = {
 	{"run", cmd_run, "run a command in the sandbox"},
 	{"doctor", cmd_doctor, "say which guarantees hold on this machine"},
 	{"log", cmd_log, "show recent audit records (--denied, --session, --since, --json)"},
+	{"sessions", cmd_sessions, "list staged sessions (--json; --gc --older-than DAYS)"},
+	{"diff", cmd_diff, "show what a staged session changed (--stat, --json, PATH...)"},
+	{"commit", cmd_commit, "apply a staged session to the real files (journaled; PATH..., --force)"},
+	{"discard", cmd_discard, "drop a staged session"},
 	{"setup", cmd_setup, "one-time privileged setup where user namespaces are restricted"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
@@ -38,7 +42,7 @@ static int cmd_help(int argc, char **argv)
 	printf("usage: cordon VERB [OPTIONS] ...\n\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
-	printf("\n`cordon VERB --help` for a verb's options; man cordon-run, man cordon-doctor, man cordon-log.\n");
+	printf("\n`cordon VERB --help` for a verb's options; man cordon-run, man cordon-doctor, man cordon-log, man cordon-staged.\n");
 	return 0;
 }
 

@@ -42,6 +42,9 @@ static void rlist_release(struct rlist *l)
 
 void resolved_release(struct resolved *r)
 {
+	for (size_t i = 0; r->stage_layers && i < r->writable.n; i++)
+		free(r->stage_layers[i]);
+	free(r->stage_layers);
 	free(r->workspace);
 	free(r->cwd);
 	rlist_release(&r->writable);
@@ -56,8 +59,10 @@ void resolved_release(struct resolved *r)
 
 void plan_release(struct plan *p)
 {
-	for (size_t i = 0; i < p->nops; i++)
+	for (size_t i = 0; i < p->nops; i++) {
 		free(p->ops[i].path);
+		free(p->ops[i].src);
+	}
 	for (size_t i = 0; i < p->ngrants; i++)
 		free(p->grants[i].path);
 	for (size_t i = 0; i < p->nguarded; i++) {
@@ -76,7 +81,7 @@ void plan_release(struct plan *p)
 const char *mop_kind_name(enum mop_kind k)
 {
 	static const char *const names[] = {
-		[MOP_TMPFS] = "tmpfs", [MOP_EMPTY_RO] = "empty-ro", [MOP_BIND_RW] = "bind-rw",
+		[MOP_TMPFS] = "tmpfs", [MOP_EMPTY_RO] = "empty-ro", [MOP_BIND_RW] = "bind-rw", [MOP_OVERLAY] = "overlay",
 		[MOP_BIND_RO] = "bind-ro", [MOP_MASK_DIR] = "mask-dir", [MOP_MASK_FILE] = "mask-file",
 	};
 	return (unsigned)k < ARRAY_LEN(names) ? names[k] : "?";
@@ -90,8 +95,16 @@ static int add_op(struct plan *p, enum mop_kind kind, const char *path)
 	p->ops = v;
 	if (!(v[p->nops].path = strdup(path)))
 		return -1;
+	v[p->nops].src = NULL;
 	v[p->nops++].kind = kind;
 	return 0;
+}
+
+static int add_overlay(struct plan *p, const char *path, const char *layer)
+{
+	if (add_op(p, MOP_OVERLAY, path) < 0)
+		return -1;
+	return (p->ops[p->nops - 1].src = strdup(layer)) ? 0 : -1;
 }
 
 static int add_grant(struct plan *p, const char *path, unsigned rights)
@@ -251,7 +264,8 @@ int plan_compile(const struct resolved *r, struct plan *out, struct cordon_error
 	for (size_t i = 0; i < r->run_keep.n; i++)
 		rc |= add_op(out, MOP_BIND_RO, r->run_keep.v[i].path);
 	for (size_t i = 0; i < r->writable.n; i++)
-		rc |= add_op(out, MOP_BIND_RW, r->writable.v[i].path);
+		rc |= r->stage_layers ? add_overlay(out, r->writable.v[i].path, r->stage_layers[i])
+				      : add_op(out, MOP_BIND_RW, r->writable.v[i].path);
 	/* Read-only mode: the workspace stays visible (it may lie under the private /tmp), unwritable. */
 	if (r->mode == CORDON_MODE_READ_ONLY && r->workspace)
 		rc |= add_op(out, MOP_BIND_RO, r->workspace);
@@ -296,7 +310,8 @@ char *plan_describe(const struct plan *p)
 		p->proxy ? "own namespace; out only through cordon's proxy (--allow)"
 		: p->new_netns ? "own namespace (loopback only)" : "host");
 	for (size_t i = 0; i < p->nops; i++)
-		fprintf(f, "mount %s %s\n", mop_kind_name(p->ops[i].kind), p->ops[i].path);
+		fprintf(f, "mount %s %s%s%s\n", mop_kind_name(p->ops[i].kind), p->ops[i].path, p->ops[i].src ? " layer " : "",
+			p->ops[i].src ? p->ops[i].src : "");
 	for (size_t i = 0; i < p->ngrants; i++) {
 		unsigned r = p->grants[i].rights;
 		fprintf(f, "landlock %s%s%s%s%s%s\n", p->grants[i].path, r & LL_WRITE_FILE ? " write" : "",

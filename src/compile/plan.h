@@ -40,12 +40,14 @@ struct resolved {
 	struct rlist sockets;   /* the host's bound unix sockets the sandbox could see: masked */
 	struct rlist read_deny; /* deny-read paths outside the writable roots, existing or not: Landlock */
 	char *audit_path;       /* the audit log's file or directory (real path), or NULL: read-only always */
+	char **stage_layers;    /* staged mode: per writable root, its session layer's directory; else NULL */
 };
 
 enum mop_kind {
 	MOP_TMPFS,     /* a new, empty, writable tmpfs (the private /tmp) */
 	MOP_EMPTY_RO,  /* a new, empty, read-only tmpfs, mode 0755 (hides /run's sockets) */
 	MOP_BIND_RW,   /* the host path, read-write, at the same place */
+	MOP_OVERLAY,   /* an overlay at the path: the host path below, a staged session's layer (src) above */
 	MOP_BIND_RO,   /* the host path, read-only, at the same place */
 	MOP_MASK_DIR,  /* an empty read-only directory with mode 000 over a deny-read directory */
 	MOP_MASK_FILE, /* an empty file with mode 000 over a deny-read file */
@@ -54,6 +56,7 @@ enum mop_kind {
 struct mount_op {
 	enum mop_kind kind;
 	char *path;
+	char *src; /* MOP_OVERLAY: the layer's directory (holding upper/ and work/); else NULL */
 };
 
 /* Landlock write rights, as a set independent of the kernel's ABI (the backend maps them). */

@@ -99,6 +99,9 @@ static inline void lx_netproxy_freep(struct lx_netproxy **np)
 /* resolve.c. `audit_path` (or NULL): the audit log's file or directory, kept read-only in the view
  * (also in full-access) and, inside a writable root, guarded like a protected path. */
 int lx_resolve(const struct cordon_policy *p, const char *audit_path, struct resolved *r, struct cordon_error **err);
+/* Keeps `path` (cordon's own state: the staged sessions) out of the command's reach, like the audit
+ * log: unreadable, and guarded inside a writable root. A missing path needs nothing. */
+int lx_resolve_hide(struct resolved *r, const char *path, const char *what, struct cordon_error **err);
 const char *lx_home(void);
 
 /* mounts.c: builds the view and pivots into it (inside the new mount namespace). */
@@ -150,6 +153,9 @@ const char *broker_repaired(const struct broker *b);
 struct audit_sink;
 struct observer *observer_new(const struct plan *plan, const struct cordon_policy *p, struct audit_sink *sink);
 void observer_free(struct observer *o);
+/* Staged mode: opens the overlays as the sandbox (init) sees them, so that file records follow the
+ * session layer and not the unchanged real directories. */
+int observer_set_view(struct observer *o, pid_t init, struct cordon_error **err);
 /* 0: let the call go on; else the errno to refuse it with. */
 int observer_decide(struct observer *o, const struct seccomp_notif *req);
 /* The broker refused to create, remove or replace a protected name. */

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -133,6 +134,41 @@ static int bind_path(int oldroot, int newroot, const char *path, enum bind_kind 
 	return 0;
 }
 
+/*
+ * A staged root: overlayfs, mounted in the sandbox's user namespace, with the real directory as its
+ * read-only lower layer and the session's layer above it. `userxattr` keeps the overlay's own marks in
+ * user.overlay.* (an unprivileged mount may not write trusted.*); it also turns off redirects and
+ * metacopy, so the upper layer holds whole files (layer.h reads it).
+ */
+static int overlay_at(int oldroot, int newroot, const char *path, const char *layer, struct cordon_error **err)
+{
+	char up[PATH_MAX], wk[PATH_MAX];
+	snprintf(up, sizeof(up), "%s/upper", layer);
+	snprintf(wk, sizeof(wk), "%s/work", layer);
+	_cleanup_close_ int lower = lx_open_beneath(oldroot, path, O_PATH | O_DIRECTORY | O_NOFOLLOW, true);
+	_cleanup_close_ int upper = lx_open_beneath(oldroot, up, O_PATH | O_DIRECTORY | O_NOFOLLOW, true);
+	_cleanup_close_ int work = lx_open_beneath(oldroot, wk, O_PATH | O_DIRECTORY | O_NOFOLLOW, true);
+	if (lower < 0 || upper < 0 || work < 0)
+		return cerr_sys(err, errno, "open `%s` or its session layer `%s` (a symlink planted in the path is refused)",
+				path, layer);
+	_cleanup_close_ int dst = open_target(newroot, path, true, err);
+	if (dst < 0)
+		return -1;
+	char l[40], u[40], w[40], d[40], opts[160];
+	fdpath(l, lower);
+	fdpath(u, upper);
+	fdpath(w, work);
+	fdpath(d, dst);
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", l, u, w);
+	if (mount("overlay", d, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
+		cerr_sys(err, errno, "mount the staged overlay on `%s` (layer `%s`)", path, layer);
+		return cerr_hint(err, "staged mode needs overlayfs in user namespaces (Linux 5.11+) and a session "
+				      "directory on a file system with user xattrs (ext4, xfs, btrfs, tmpfs 6.6+); "
+				      "see `cordon doctor`");
+	}
+	return 0;
+}
+
 static int tmpfs_at(int newroot, const char *path, const char *opts, struct cordon_error **err)
 {
 	_cleanup_close_ int dst = open_target(newroot, path, true, err);
@@ -194,6 +230,8 @@ static int apply_op(int oldroot, int newroot, const struct mount_op *op, struct 
 		return tmpfs_at(newroot, op->path, "mode=0755", err); /* made read-only once populated */
 	case MOP_BIND_RW:
 		return bind_path(oldroot, newroot, op->path, BIND_RW, err);
+	case MOP_OVERLAY:
+		return overlay_at(oldroot, newroot, op->path, op->src, err);
 	case MOP_BIND_RO:
 		return bind_path(oldroot, newroot, op->path, BIND_RO, err);
 	case MOP_MASK_DIR:

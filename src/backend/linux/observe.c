@@ -33,6 +33,7 @@
 
 #include "backend/linux/linux.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "core/audit_log.h"
 #include "core/paths.h"
 
@@ -69,6 +70,9 @@ struct observer {
 	size_t *slots; /* index + 1 into files; open addressing, a power of two */
 	size_t nslots;
 	unsigned long untracked;
+	/* Staged mode: an fd of each overlay's root, as the sandbox sees it (the host's path below it is
+	 * the real, unchanged directory). -1: not staged. Index: the plan's op. */
+	int *view_fds;
 };
 
 struct observer *observer_new(const struct plan *plan, const struct cordon_policy *p, struct audit_sink *sink)
@@ -83,6 +87,52 @@ struct observer *observer_new(const struct plan *plan, const struct cordon_polic
 	return o;
 }
 
+int observer_set_view(struct observer *o, pid_t init, struct cordon_error **err)
+{
+	const struct plan *plan = o->plan;
+	_cleanup_close_ int root = -1;
+	for (size_t i = 0; i < plan->nops; i++) {
+		if (plan->ops[i].kind != MOP_OVERLAY)
+			continue;
+		if (!o->view_fds) {
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/%d/root", (int)init);
+			if (!(o->view_fds = malloc(plan->nops * sizeof(int))))
+				return cerr_set(err, ENOMEM, "out of memory");
+			for (size_t k = 0; k < plan->nops; k++)
+				o->view_fds[k] = -1;
+			if ((root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+				return cerr_sys(err, errno, "open the sandbox's root for the audit observer");
+		}
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		o->view_fds[i] = (int)syscall(SYS_openat2, root, plan->ops[i].path, &how, sizeof(how));
+		if (o->view_fds[i] < 0)
+			return cerr_sys(err, errno, "open the staged `%s` for the audit observer", plan->ops[i].path);
+	}
+	return 0;
+}
+
+/* lstat() of a path under the writable roots, as the sandbox sees it: through the staged overlay when
+ * there is one (it outlives the sandbox while this fd holds it). */
+static int view_lstat(const struct observer *o, const char *path, struct stat *st)
+{
+	size_t best = 0, len = 0;
+	for (size_t i = 0; o->view_fds && i < o->plan->nops; i++) {
+		size_t n = strlen(o->plan->ops[i].path);
+		if (o->view_fds[i] >= 0 && n > len && path_is_under(path, o->plan->ops[i].path)) {
+			best = i;
+			len = n;
+		}
+	}
+	if (!len)
+		return lstat(path, st);
+	const char *rel = path + len;
+	while (*rel == '/')
+		rel++;
+	return fstatat(o->view_fds[best], rel, st, AT_SYMLINK_NOFOLLOW | (*rel ? 0 : AT_EMPTY_PATH));
+}
+
 void observer_free(struct observer *o)
 {
 	if (!o)
@@ -93,6 +143,10 @@ void observer_free(struct observer *o)
 	}
 	free(o->files);
 	free(o->slots);
+	for (size_t i = 0; o->view_fds && i < o->plan->nops; i++)
+		if (o->view_fds[i] >= 0)
+			close(o->view_fds[i]);
+	free(o->view_fds);
 	free(o);
 }
 
@@ -302,7 +356,7 @@ static size_t track(struct observer *o, const char *path)
 	if (!(t->path = strdup(path)))
 		return 0;
 	t->ts_ms = audit_now_ms();
-	t->existed = lstat(path, &t->before) == 0;
+	t->existed = view_lstat(o, path, &t->before) == 0;
 	o->slots[s] = ++o->nfiles;
 	return o->nfiles;
 }
@@ -348,7 +402,7 @@ static bool renamed_source(const struct observer *o, const struct renames *r, co
 		return false;
 	for (size_t s = hash_str(t->path) & (r->n - 1); r->slots[s]; s = (s + 1) & (r->n - 1)) {
 		const struct tracked *to = &o->files[r->slots[s] - 1];
-		if (strcmp(to->from, t->path) == 0 && lstat(to->path, &st) == 0)
+		if (strcmp(to->from, t->path) == 0 && view_lstat(o, to->path, &st) == 0)
 			return true;
 	}
 	return false;
@@ -362,10 +416,10 @@ void observer_finish(struct observer *o)
 	for (size_t i = 0; i < o->nfiles; i++) {
 		struct tracked *t = &o->files[i];
 		struct stat now;
-		bool exists = lstat(t->path, &now) == 0;
+		bool exists = view_lstat(o, t->path, &now) == 0;
 		char *line = NULL;
 		struct stat src;
-		if (t->from && !t->existed && exists && lstat(t->from, &src) < 0) {
+		if (t->from && !t->existed && exists && view_lstat(o, t->from, &src) < 0) {
 			/* A new name for what was at `from`. A rename over an existing file (an editor's
 			 * atomic save) is that file modified, and its source created and gone, or deleted. */
 			line = audit_file(ctx, t->ts_ms, AUDIT_RENAMED, t->path, t->from);

@@ -362,6 +362,21 @@ static int resolve_audit(struct resolved *r, const char *audit_path, struct cord
 	return add_protected(r, real, err) < 0 ? -1 : add_deny(r, real, false, err);
 }
 
+int lx_resolve_hide(struct resolved *r, const char *path, const char *what, struct cordon_error **err)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return errno == ENOENT ? 0 : cerr_sys(err, errno, "%s `%s`", what, path);
+	for (size_t i = 0; i < r->writable.n; i++)
+		if (path_is_under(r->writable.v[i].path, real)) {
+			cerr_set(err, EINVAL, "writable root `%s` lies inside the %s `%s`", r->writable.v[i].path, what, real);
+			return cerr_hint(err, "drop that writable root, or set XDG_STATE_HOME elsewhere");
+		}
+	if (r->mode == CORDON_MODE_FULL_ACCESS)
+		return 0;
+	return add_protected(r, real, err) < 0 ? -1 : add_deny(r, real, false, err);
+}
+
 int lx_resolve(const struct cordon_policy *p, const char *audit_path, struct resolved *r, struct cordon_error **err)
 {
 	memset(r, 0, sizeof(*r));

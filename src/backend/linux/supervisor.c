@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backend/linux/linux.h"
+#include "backend/linux/stage.h"
 #include "build-config.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -453,6 +454,8 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 	}
 	if (await_ready(&l, parent_fd, &master, np, sink, err) < 0)
 		goto kill_init;
+	if (obs && observer_set_view(obs, init, err) < 0)
+		goto kill_init;
 	if (p->limits[CORDON_LIMIT_TIMEOUT_MS] && (l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
 		goto kill_init;
 	if (master >= 0) {
@@ -752,6 +755,7 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 	struct resolved r;
 	struct plan plan = {0};
 	int status = -1;
+	__attribute__((cleanup(stage_closep))) struct stage *stage = NULL; /* staged: the session, locked */
 	bool reported = false;
 	/* A previous run's report must not pass for this one's. */
 	if (req->report_path && !req->explain_only && unlink(req->report_path) < 0 && errno != ENOENT)
@@ -772,6 +776,12 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 		reported = true; /* not there: that place is what was refused */
 		goto out;
 	}
+	if (req->staged && stage_for_run(req, &r, &stage, err) < 0)
+		goto out;
+	/* The staged sessions are cordon's own state: out of every command's reach. */
+	char sessions[PATH_MAX];
+	if (stage_base_path(sessions, sizeof(sessions)) == 0 && lx_resolve_hide(&r, sessions, "sessions directory", err) < 0)
+		goto out;
 	if (plan_compile(&r, &plan, err) < 0)
 		goto out;
 	if (req->verbose || req->explain_only) {
@@ -816,4 +826,5 @@ const struct cordon_backend cordon_backend_linux = {
 	.run = lx_run,
 	.doctor = lx_doctor,
 	.setup = lx_setup,
+	.stage = lx_stage,
 };

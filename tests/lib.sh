@@ -280,10 +280,42 @@ _sb_argv() {
 	_SB=("${_as_user[@]}" "${_SB_ENV[@]}")
 }
 
+# CORDON_TEST_STAGED=1: every `sb` run of workspace-write mode is staged (`--staged`, one session
+# per script), and committed right after it, so that the same checks from outside hold: what a
+# direct run may write reaches the real files through `cordon commit`, what it may not write never
+# does. A commit that holds anything back (a protected name) is what the checks then see as absent.
+STAGED_SESSION=
+if [[ ${CORDON_TEST_STAGED:-0} == 1 ]]; then
+	STAGED_SESSION=esc-$$
+fi
+
+# _sb_staged ARGS...: sets _SB_STAGE to the staging flags for this run (empty when the run is not
+# workspace-write, or staging is off).
+_sb_staged() {
+	_SB_STAGE=()
+	[[ -n $STAGED_SESSION ]] || return 0
+	local prev=
+	for a in "$@"; do
+		[[ $a == -- ]] && break
+		case $prev:$a in
+		--mode:read-only | --mode:full-access | *:--mode=read-only | *:--mode=full-access | *:--explain) return 0 ;;
+		esac
+		prev=$a
+	done
+	_SB_STAGE=(--staged --session "$STAGED_SESSION")
+}
+
 # sb ARGS...: `cordon run ARGS...` as the test user. With setpriv and env both exec'ing, the pid of
 # a background `sb` is cordon's own.
 sb() {
 	_sb_argv
+	_sb_staged "$@"
+	if ((${#_SB_STAGE[@]})); then
+		local rc=0
+		"${_SB[@]}" run "${_SB_STAGE[@]}" "$@" || rc=$?
+		"${_SB[@]}" commit "$STAGED_SESSION" --force >/dev/null 2>&1
+		return $rc
+	fi
 	"${_SB[@]}" run "$@"
 }
 

@@ -53,6 +53,12 @@ enum mop_kind {
 	MOP_MASK_FILE, /* an empty file with mode 000 over a deny-read file */
 };
 
+/* A mount the sandbox may write through: a writable root, direct or staged. */
+static inline bool mop_writable(enum mop_kind k)
+{
+	return k == MOP_BIND_RW || k == MOP_OVERLAY;
+}
+
 struct mount_op {
 	enum mop_kind kind;
 	char *path;

@@ -104,7 +104,7 @@ static bool sandbox_writable(const struct broker *b, int dirfd)
 	if (path_is_under(path, "/tmp") || path_is_under(path, "/dev/shm"))
 		return true;
 	for (size_t i = 0; i < b->plan->nops; i++)
-		if (b->plan->ops[i].kind == MOP_BIND_RW && path_is_under(path, b->plan->ops[i].path))
+		if (mop_writable(b->plan->ops[i].kind) && path_is_under(path, b->plan->ops[i].path))
 			return true;
 	return false;
 }
@@ -483,7 +483,7 @@ static int open_quarantine(const struct broker *b)
 	if (rl > 0)
 		real[rl] = '\0';
 	for (size_t i = 0; !inside && i < b->plan->nops; i++)
-		inside = b->plan->ops[i].kind == MOP_BIND_RW && path_is_under(real, b->plan->ops[i].path);
+		inside = mop_writable(b->plan->ops[i].kind) && path_is_under(real, b->plan->ops[i].path);
 	if (inside) {
 		close(fd);
 		return -1;

@@ -26,6 +26,8 @@ enum sync_type {
 	SYNC_READY,      /* init -> parent: locked down; SCM_RIGHTS may carry the pty master */
 	SYNC_EXEC_FAILED,/* command -> parent: execve failed with `code`; status 1: it was the chdir */
 	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status` */
+	SYNC_VIEW,       /* init -> parent, before READY: `code` staged overlays' roots (O_PATH), from the
+			  * `status`-th overlay of the plan on (the audit observer reads file states there) */
 };
 
 struct sync_msg {
@@ -153,9 +155,9 @@ const char *broker_repaired(const struct broker *b);
 struct audit_sink;
 struct observer *observer_new(const struct plan *plan, const struct cordon_policy *p, struct audit_sink *sink);
 void observer_free(struct observer *o);
-/* Staged mode: opens the overlays as the sandbox (init) sees them, so that file records follow the
- * session layer and not the unchanged real directories. */
-int observer_set_view(struct observer *o, pid_t init, struct cordon_error **err);
+/* Staged mode: the `ordinal`-th overlay of the plan as the sandbox sees it (an fd init sent; the
+ * observer owns it), so that file records follow the session layer, not the unchanged real files. */
+void observer_set_view(struct observer *o, size_t ordinal, int fd);
 /* 0: let the call go on; else the errno to refuse it with. */
 int observer_decide(struct observer *o, const struct seccomp_notif *req);
 /* The broker refused to create, remove or replace a protected name. */

@@ -87,30 +87,18 @@ struct observer *observer_new(const struct plan *plan, const struct cordon_polic
 	return o;
 }
 
-int observer_set_view(struct observer *o, pid_t init, struct cordon_error **err)
+void observer_set_view(struct observer *o, size_t ordinal, int fd)
 {
 	const struct plan *plan = o->plan;
-	_cleanup_close_ int root = -1;
-	for (size_t i = 0; i < plan->nops; i++) {
-		if (plan->ops[i].kind != MOP_OVERLAY)
-			continue;
-		if (!o->view_fds) {
-			char proc[64];
-			snprintf(proc, sizeof(proc), "/proc/%d/root", (int)init);
-			if (!(o->view_fds = malloc(plan->nops * sizeof(int))))
-				return cerr_set(err, ENOMEM, "out of memory");
-			for (size_t k = 0; k < plan->nops; k++)
-				o->view_fds[k] = -1;
-			if ((root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-				return cerr_sys(err, errno, "open the sandbox's root for the audit observer");
+	if (!o->view_fds && (o->view_fds = malloc(plan->nops * sizeof(int))))
+		for (size_t k = 0; k < plan->nops; k++)
+			o->view_fds[k] = -1;
+	for (size_t i = 0, n = 0; o->view_fds && i < plan->nops; i++)
+		if (plan->ops[i].kind == MOP_OVERLAY && n++ == ordinal && o->view_fds[i] < 0) {
+			o->view_fds[i] = fd;
+			return;
 		}
-		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-		o->view_fds[i] = (int)syscall(SYS_openat2, root, plan->ops[i].path, &how, sizeof(how));
-		if (o->view_fds[i] < 0)
-			return cerr_sys(err, errno, "open the staged `%s` for the audit observer", plan->ops[i].path);
-	}
-	return 0;
+	close(fd);
 }
 
 /* lstat() of a path under the writable roots, as the sandbox sees it: through the staged overlay when
@@ -182,7 +170,7 @@ static void write_rule(const struct observer *o, const char *path, char *rule, s
 	const struct mount_op *op = innermost_op(o->plan, path);
 	if (op && op->kind == MOP_BIND_RO) {
 		for (size_t i = 0; i < o->plan->nops; i++)
-			if (o->plan->ops[i].kind == MOP_BIND_RW && path_is_under(op->path, o->plan->ops[i].path)) {
+			if (mop_writable(o->plan->ops[i].kind) && path_is_under(op->path, o->plan->ops[i].path)) {
 				snprintf(rule, cap, "protected path %s", op->path);
 				return;
 			}
@@ -323,7 +311,7 @@ static int grow(struct observer *o)
 static bool under_writable_root(const struct observer *o, const char *path)
 {
 	const struct mount_op *op = innermost_op(o->plan, path);
-	return op && op->kind == MOP_BIND_RW;
+	return op && mop_writable(op->kind);
 }
 
 /* Notes `path` (in the view) before a call that may change it; the first note keeps the state.

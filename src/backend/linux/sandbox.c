@@ -122,6 +122,39 @@ __attribute__((noreturn)) static void init_loop(struct lx_child *c, pid_t cmd, c
 	}
 }
 
+#define MAX_VIEWS 64
+
+static int open_views(const struct plan *plan, int views[MAX_VIEWS], struct cordon_error **err)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < MAX_VIEWS; i++)
+		views[i] = -1;
+	for (size_t i = 0; i < plan->nops; i++) {
+		if (plan->ops[i].kind != MOP_OVERLAY)
+			continue;
+		if (n == MAX_VIEWS)
+			return cerr_set(err, E2BIG, "more than %d staged roots", MAX_VIEWS);
+		views[n] = open(plan->ops[i].path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (views[n++] < 0)
+			return cerr_sys(err, errno, "open the staged `%s`", plan->ops[i].path);
+	}
+	return 0;
+}
+
+static int send_views(int fd, int views[MAX_VIEWS])
+{
+	for (int i = 0; i < MAX_VIEWS && views[i] >= 0; i += SYNC_MAX_FDS) {
+		struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_VIEW, .status = i};
+		int n = MAX_VIEWS - i < SYNC_MAX_FDS ? MAX_VIEWS - i : SYNC_MAX_FDS;
+		if (sync_send(fd, &m, views + i, n) < 0)
+			return -1;
+	}
+	for (int i = 0; i < MAX_VIEWS; i++)
+		if (views[i] >= 0)
+			close(views[i]);
+	return 0;
+}
+
 void lx_child_main(struct lx_child *c)
 {
 	_cleanup_error_ struct cordon_error *err = NULL;
@@ -137,6 +170,10 @@ void lx_child_main(struct lx_child *c)
 		_exit(CORDON_EXIT_FAILURE);
 
 	if (lx_build_view(c->plan, &err) < 0)
+		fail(fd, err);
+	/* Staged: the overlays' roots, for the supervisor's audit observer (sent before READY). */
+	int views[MAX_VIEWS];
+	if (open_views(c->plan, views, &err) < 0)
 		fail(fd, err);
 	if (sethostname("cordon", 6) < 0) {
 		cerr_sys(&err, errno, "set hostname");
@@ -172,6 +209,8 @@ void lx_child_main(struct lx_child *c)
 		sigaddset(&set, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
+	if (send_views(fd, views) < 0)
+		_exit(CORDON_EXIT_FAILURE);
 	struct sync_msg ready = {.version = SYNC_VERSION, .type = SYNC_READY};
 	/* The pty master and the broker's listener go to the supervisor; the numbering is fixed. */
 	int pass[SYNC_MAX_FDS] = {master, notify, net[NP_HTTP], net[NP_SOCKS], net[NP_TPROXY], net[NP_DNS]};

@@ -172,7 +172,7 @@ static int write_tmp(int upper, const char *rel, int dir, const char *tmp)
 	struct stat st;
 	if (fstatat(upper, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
-	if (unlinkat(dir, tmp, 0) < 0 && errno != ENOENT)
+	if (unlinkat(dir, tmp, 0) < 0 && errno != ENOENT && (errno != EISDIR || unlinkat(dir, tmp, AT_REMOVEDIR) < 0))
 		return -1;
 	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
@@ -192,6 +192,8 @@ static int write_tmp(int upper, const char *rel, int dir, const char *tmp)
 
 static int apply_first(struct commit *c, struct op *op, size_t n)
 {
+	if (strcmp(op->kind, "delete") == 0 || strcmp(op->kind, "unit") == 0)
+		return 0;
 	const char *name;
 	_cleanup_close_ int dir = open_parent(c->real[op->root], op->path, &name);
 	if (dir < 0)
@@ -245,8 +247,9 @@ static int apply_third(struct commit *c, struct op *op, size_t n)
 	if (strcmp(op->kind, "delete") != 0 && strcmp(op->kind, "put_over_dir") != 0)
 		return 0;
 	_cleanup_close_ int dir = open_parent(c->real[op->root], op->path, &name);
+	/* A parent gone, or replaced by a file (a directory that became one, before a kill): done. */
 	if (dir < 0)
-		return errno == ENOENT && strcmp(op->kind, "delete") == 0 ? 0 : -1;
+		return (errno == ENOENT || errno == ENOTDIR) && strcmp(op->kind, "delete") == 0 ? 0 : -1;
 	struct stat st;
 	if (strcmp(op->kind, "delete") == 0) {
 		if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -267,6 +270,19 @@ static int apply_third(struct commit *c, struct op *op, size_t n)
 		return unlinkat(dir, tmp, AT_REMOVEDIR);
 	}
 	return renameat(dir, tmp, dir, name);
+}
+
+/* A temporary name a killed commit may have left (a file written, or the old entry an exchange put
+ * aside): gone before the journal leaves its apply phase. */
+static int clear_tmp(struct commit *c, struct op *op, size_t n)
+{
+	const char *name;
+	_cleanup_close_ int dir = open_parent(c->real[op->root], op->path, &name);
+	char tmp[96];
+	tmp_name(tmp, sizeof(tmp), c->id, n);
+	if (dir >= 0 && unlinkat(dir, tmp, 0) < 0 && errno == EISDIR)
+		unlinkat(dir, tmp, AT_REMOVEDIR);
+	return 0;
 }
 
 /* Drops the upper entry of an applied operation, when the real file now is what it says. */
@@ -386,6 +402,7 @@ int commit_run_journal(struct commit *c, json_t *j, struct cordon_error **err)
 			syncfs(c->real[i]);
 		run_step(c, apply_second);
 		run_step(c, apply_third);
+		run_step(c, clear_tmp);
 		for (size_t i = 0; i < c->nroots; i++)
 			syncfs(c->real[i]);
 		json_t *baselines = json_object();

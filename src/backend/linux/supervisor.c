@@ -144,6 +144,7 @@ struct loop {
 	int timer_fd;
 	struct pty_relay *pty;
 	struct broker *broker;
+	struct observer *observer; /* staged mode: takes the overlays' fds init sends */
 	int result; /* -1 until known */
 	int signal; /* the signal that ended the command, or 0 */
 	bool timed_out;
@@ -383,6 +384,15 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_net
 	int net[NP_NFDS] = {-1, -1, -1, -1};
 	if (sync_recv(parent_fd, &m, fds) < 0)
 		return cerr_set(err, EIO, "the sandbox failed during setup");
+	while (m.type == SYNC_VIEW) {
+		for (int i = 0; i < SYNC_MAX_FDS; i++)
+			if (fds[i] >= 0 && l->observer)
+				observer_set_view(l->observer, (size_t)m.status + (size_t)i, fds[i]);
+			else if (fds[i] >= 0)
+				close(fds[i]);
+		if (sync_recv(parent_fd, &m, fds) < 0)
+			return cerr_set(err, EIO, "the sandbox failed during setup");
+	}
 	if (m.type == SYNC_ERROR) {
 		cerr_set(err, m.code, "%s", m.text);
 		return m.hint[0] ? cerr_hint(err, "%s", m.hint) : -1;
@@ -429,7 +439,7 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 {
 	const struct plan *plan = c->plan;
 	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err,
-			 .verbose = c->verbose};
+			 .verbose = c->verbose, .observer = obs};
 	int status = -1, master = -1;
 	sigset_t set;
 	sigemptyset(&set);
@@ -453,8 +463,6 @@ static int supervise(struct lx_child *c, const struct cordon_policy *p, int pare
 		goto kill_init;
 	}
 	if (await_ready(&l, parent_fd, &master, np, sink, err) < 0)
-		goto kill_init;
-	if (obs && observer_set_view(obs, init, err) < 0)
 		goto kill_init;
 	if (p->limits[CORDON_LIMIT_TIMEOUT_MS] && (l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
 		goto kill_init;

@@ -23,7 +23,7 @@ int dir_walk_nofollow(int start, const char *rest, mode_t mode)
 	int fd = dup(start);
 	char *save = NULL;
 	for (char *c = strtok_r(buf, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
-		if (mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
+		if (mode && mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
 			int e = errno;
 			close(fd);
 			errno = e;

@@ -216,6 +216,74 @@ cv commit s3 --force 2>"$LOGS/err" || RC=$?
 	not_ok "--force does not apply protected names either" "rc $RC" "$(find "$WS" | sort)"
 
 # ---------------------------------------------------------------------------------------------
+# What the real tree became since cannot redirect a commit
+
+# A directory replaced by a file: protected content below it stays where it is.
+make_ws
+mkdir -p "$WS/d/.git"
+printf '[core]\n' >"$WS/d/.git/config"
+printf 'data\n' >"$WS/d/f"
+own "$WS"
+run_in p1 'rm -rf d; echo "now a file" > d' --no-default-protect
+RC=0
+cv commit p1 2>"$LOGS/err" || RC=$?
+like "$RC:$(cat "$LOGS/err")" "^1:.*not committed: $WS/d: a directory deleted or replaced goes only with everything below it" \
+	"a directory with a protected path below is not replaced"
+is "$(cat "$WS/d/.git/config" 2>&1):$(ls -A "$WS" | grep -c cordon-commit)" "[core]:0" "... the protected path is where it was, nothing moved aside"
+
+# A chmod journaled, then the directory swapped for a symlink before the commit resumes.
+make_ws
+mkdir -p "$WS/cd" "$OUTD/target"
+chmod 755 "$OUTD/target"
+own "$WS" "$OUTD"
+run_in p2 'chmod 777 cd'
+EXTRA_ENV=("XDG_STATE_HOME=$STATE" "CORDON_FAULT_INJECT=commit:1")
+RC=0
+cv commit p2 >/dev/null 2>&1 || RC=$?
+EXTRA_ENV=("XDG_STATE_HOME=$STATE")
+mv "$WS/cd" "$WS/cd.old"
+ln -s "$OUTD/target" "$WS/cd"
+cv commit p2 >/dev/null 2>&1
+is "$RC:$(stat -c %a "$OUTD/target")" "137:755" "a resumed chmod does not follow a symlink put in its place"
+
+# A root replaced by a symlink: refused, nothing written through it.
+make_ws
+run_in p3 'echo staged > src/keep.c'
+mv "$WS" "$T/ws.moved"
+mkdir -p "$OUTD/fake"
+ln -s "$OUTD/fake" "$WS"
+RC=0
+ERR=$(cv commit p3 2>&1) || RC=$?
+like "$RC:$ERR" "^125:cordon: session .p3.: the path of its root .$WS. now holds a symlink" "a root turned into a symlink is refused"
+[[ ! -e $OUTD/fake/src ]] && ok "... and nothing is written through it" || not_ok "... and nothing is written through it"
+rm "$WS"
+mv "$T/ws.moved" "$WS"
+mv "$WS" "$T/ws.moved"
+mkdir -p "$WS/src"
+own "$WS"
+RC=0
+ERR=$(cv diff p3 2>&1) || RC=$?
+like "$RC:$ERR" "^125:cordon: session .p3.: its root .$WS. is no longer the directory it staged" "a root replaced by another directory is refused"
+rm -rf "$WS"
+mv "$T/ws.moved" "$WS"
+is "$(cv diff p3 --stat | tail -1)" "1 change, 1 insertion(+), 1 deletion(-)" "the same root back: the session works again"
+
+# Nested roots in one session.
+RC=0
+ERR=$(cd "$WS/src" && sb --staged --session p3 -w "$WS/src" -- true 2>&1) || RC=$?
+like "$RC:$ERR" "^125:cordon: session .p3. stages .$WS.; .$WS/src. would nest with it" "a root nested in a session's root is refused"
+
+# Names that would forge review output, or are not UTF-8.
+run_in p4 "printf x > \"\$(printf 'evil\\n1 change, 0 insertions(+), 0 deletions(-)\\n\\033[8m')\"; printf y > \"\$(printf 'bad\\377name')\""
+STAT=$(cv diff p4 --stat)
+unlike "$STAT" $'\033' "diff --stat: no raw escape character from a file name"
+like "$STAT" 'A "evil\\n1 change, 0 insertions\(\+\), 0 deletions\(-\)\\n\\x1b\[8m" \| \+1 -0' "diff --stat: such a name is quoted and escaped"
+like "$STAT" 'A "bad\\xffname"' "diff --stat: bytes that are not UTF-8 are escaped"
+got=$(cv diff p4 --json | python3 -c 'import json,sys; p=[c["path"] for c in json.load(sys.stdin)["changes"]]
+print(len(p), "bad" + chr(92) + "xffname" in p)' 2>&1)
+is "$got" "2 True" "diff --json keeps a name that is not UTF-8 (escaped as \\xHH)"
+
+# ---------------------------------------------------------------------------------------------
 # discard and gc
 
 make_ws

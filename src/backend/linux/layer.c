@@ -277,7 +277,8 @@ int layer_changes(size_t root, int lower, int upper, struct changes *out, struct
 	size_t first = out->n;
 	if (walk_dir(&w, lower, upper, "", false, NULL, 0) < 0)
 		return -1;
-	qsort(out->v + first, out->n - first, sizeof(*out->v), by_path);
+	if (out->n > first)
+		qsort(out->v + first, out->n - first, sizeof(*out->v), by_path);
 	return 0;
 }
 
@@ -305,7 +306,8 @@ void layer_find_renames(struct changes *c, int const *lower, int const *upper)
 		if (c->v[j].kind == CH_DELETED && S_ISREG(c->v[j].old_mode) && c->v[j].old_size > 0 && !c->v[j].unit)
 			del[nd++] = j;
 	sort_ctx = c;
-	qsort(del, nd, sizeof(*del), by_old_size);
+	if (nd)
+		qsort(del, nd, sizeof(*del), by_old_size);
 	for (size_t i = 0; i < c->n; i++) {
 		struct change *add = &c->v[i];
 		if (add->kind != CH_ADDED || !S_ISREG(add->new_mode) || add->new_size == 0 || add->unit)

@@ -196,6 +196,29 @@ int stage_layer_path(const struct stage *s, size_t i, const char *which, char *o
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+int stage_open_root(const struct stage *s, size_t i)
+{
+	const char *root = stage_root(s, i);
+	_cleanup_close_ int top = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Mode 0: make nothing. No symlink is followed on the way: a root replaced by one is refused. */
+	_cleanup_close_ int p = top < 0 || !root || root[0] != '/' ? -1 : root[1] ? dir_walk_nofollow(top, root + 1, 0) : dup(top);
+	if (p < 0)
+		return -1;
+	int fd = openat(p, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	char id[64];
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+		const char *want = json_string_value(json_array_get(json_object_get(s->meta, "root_ids"), i));
+		if (want && strcmp(want, id) != 0) {
+			close(fd);
+			errno = ESTALE;
+			return -1;
+		}
+	}
+	return fd;
+}
+
 int stage_upper_fd(const struct stage *s, size_t i)
 {
 	char rel[64];
@@ -212,6 +235,24 @@ int stage_add_root(struct stage *s, const char *real, struct cordon_error **err)
 			return (int)i;
 	if (n >= STAGE_MAX_ROOTS)
 		return cerr_set(err, E2BIG, "session `%s` already stages %d roots", s->name, STAGE_MAX_ROOTS);
+	/* Nested roots would be two layers over one tree, committed in two orders: one root a session. */
+	for (size_t i = 0; i < n; i++) {
+		const char *other = json_string_value(json_array_get(roots, i));
+		if (path_is_under(real, other) || path_is_under(other, real)) {
+			cerr_set(err, EINVAL, "session `%s` stages `%s`; `%s` would nest with it", s->name, other, real);
+			return cerr_hint(err, "use another --session for this run, or the same workspace and --writable roots");
+		}
+	}
+	struct stat st;
+	if (stat(real, &st) < 0)
+		return cerr_sys(err, errno, "root `%s`", real);
+	char id[64];
+	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	json_t *ids = json_object_get(s->meta, "root_ids");
+	if (!ids && json_object_set_new(s->meta, "root_ids", ids = json_array()) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	if (json_array_append_new(ids, json_string(id)) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
 	char rel[64];
 	for (const char *which = "upper"; which; which = strcmp(which, "upper") == 0 ? "work" : NULL) {
 		snprintf(rel, sizeof(rel), "layers/%zu/%s", n, which);

@@ -55,6 +55,9 @@ const char *stage_root(const struct stage *s, size_t i);
 int stage_add_root(struct stage *s, const char *real, struct cordon_error **err);
 /* "layers/I/upper" or "layers/I/work" of root i, absolute, into out. */
 int stage_layer_path(const struct stage *s, size_t i, const char *which, char *out, size_t cap);
+/* Root i, opened without following any symlink on its path, and checked to be the very directory
+ * the session staged (ESTALE when it was replaced); -1 with errno. */
+int stage_open_root(const struct stage *s, size_t i);
 /* An O_RDONLY directory fd of root i's upper layer, or -1 with errno. */
 int stage_upper_fd(const struct stage *s, size_t i);
 

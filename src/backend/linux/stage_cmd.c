@@ -17,6 +17,8 @@
 #include "backend/linux/stage_internal.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/audit.h"
+#include "core/audit_show.h"
 #include "core/paths.h"
 #include "core/textdiff.h"
 
@@ -45,7 +47,16 @@ static int view_open_fds(struct view *v, struct cordon_error **err)
 	v->c.nroots = stage_nroots(v->c.s);
 	for (size_t i = 0; i < v->c.nroots; i++) {
 		const char *root = stage_root(v->c.s, i);
-		v->c.real[i] = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		v->c.real[i] = stage_open_root(v->c.s, i);
+		if (v->c.real[i] < 0 && errno == ESTALE) {
+			cerr_set(err, ESTALE, "session `%s`: its root `%s` is no longer the directory it staged (replaced "
+					      "or moved since)", v->c.s->name, root);
+			return cerr_hint(err, "restore the directory, or `cordon discard %s`", v->c.s->name);
+		}
+		if (v->c.real[i] < 0 && errno == ELOOP) {
+			cerr_set(err, ELOOP, "session `%s`: the path of its root `%s` now holds a symlink", v->c.s->name, root);
+			return cerr_hint(err, "restore the directory, or `cordon discard %s`", v->c.s->name);
+		}
 		if (v->c.real[i] < 0 && errno != ENOENT)
 			return cerr_sys(err, errno, "session `%s`: open its root `%s`", v->c.s->name, root);
 		if ((v->c.upper[i] = stage_upper_fd(v->c.s, i)) < 0)
@@ -218,17 +229,33 @@ static int diff_one(const struct view *v, const struct change *c, bool hunks, st
 	return rc;
 }
 
+/* A name as the terminal may show it: as is, or in double quotes with control characters and bytes
+ * that are not UTF-8 escaped (as git quotes paths): a file name cannot forge a line of the review. */
+static void quote_name(const char *s, char *out, size_t cap)
+{
+	struct audit_text t = {0};
+	size_t n = strlen(s);
+	audit_put_escaped(&t, s, n);
+	if (!t.oom && t.len == n && memcmp(t.s, s, n) == 0)
+		snprintf(out, cap, "%s", s);
+	else
+		snprintf(out, cap, "\"%s\"", t.oom ? "?" : t.s);
+	audit_text_free(&t);
+}
+
 static void show_path(const struct view *v, const struct change *c, const char *rel, char *out, size_t cap)
 {
+	char raw[PATH_MAX * 2];
 	if (v->c.nroots > 1)
-		snprintf(out, cap, "%s/%s", stage_root(v->c.s, c->root) + 1, rel);
+		snprintf(raw, sizeof(raw), "%s/%s", stage_root(v->c.s, c->root) + 1, rel);
 	else
-		snprintf(out, cap, "%s", rel);
+		snprintf(raw, sizeof(raw), "%s", rel);
+	quote_name(raw, out, cap);
 }
 
 static void print_unified(const struct view *v, const struct change *c, const struct diffed *d, bool prot)
 {
-	char p[PATH_MAX * 2], f[PATH_MAX * 2];
+	char p[PATH_MAX * 8], f[PATH_MAX * 8];
 	show_path(v, c, c->path, p, sizeof(p));
 	show_path(v, c, c->from ? c->from : c->path, f, sizeof(f));
 	printf("diff --cordon a/%s b/%s\n", f, p);
@@ -258,7 +285,7 @@ static void print_unified(const struct view *v, const struct change *c, const st
 
 static void print_stat(const struct view *v, const struct change *c, const struct diffed *d, bool prot)
 {
-	char p[PATH_MAX * 2], f[PATH_MAX * 2];
+	char p[PATH_MAX * 8], f[PATH_MAX * 8];
 	show_path(v, c, c->path, p, sizeof(p));
 	printf("%c %s", kind_letter(c), p);
 	if (c->kind == CH_RENAMED) {
@@ -284,15 +311,16 @@ static json_t *change_json(const struct view *v, const struct change *c, const s
 	char om[16], nm[16];
 	snprintf(om, sizeof(om), "%06o", (unsigned)c->old_mode);
 	snprintf(nm, sizeof(nm), "%06o", (unsigned)c->new_mode);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:I}", "root", stage_root(v->c.s, c->root),
-			      "path", c->path, "change", change_kind_name(c->kind), "old_type", type_name(c->old_mode),
-			      "new_type", type_name(c->new_mode), "old_mode", om, "new_mode", nm, "binary", d->st.binary,
-			      "protected", prot, "additions", (json_int_t)d->st.additions, "deletions",
-			      (json_int_t)d->st.deletions);
-	if (o && c->from)
-		json_object_set_new(o, "from", json_string(c->from));
-	if (o && hunks && d->text)
-		json_object_set_new(o, "diff", json_stringn(d->text, d->text_len));
+	/* Names are bytes: audit_json_text() keeps one that is not UTF-8 (as \xHH) instead of losing it. */
+	json_t *o = json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:I}", "root",
+			      audit_json_text(stage_root(v->c.s, c->root)), "path", audit_json_text(c->path), "change",
+			      change_kind_name(c->kind), "old_type", type_name(c->old_mode), "new_type", type_name(c->new_mode),
+			      "old_mode", om, "new_mode", nm, "binary", d->st.binary, "protected", prot, "additions",
+			      (json_int_t)d->st.additions, "deletions", (json_int_t)d->st.deletions);
+	if (o && c->from && json_object_set_new(o, "from", audit_json_text(c->from)) < 0)
+		return json_decref(o), NULL;
+	if (o && hunks && d->text && json_object_set_new(o, "diff", audit_json_text(d->text)) < 0)
+		return json_decref(o), NULL;
 	return o;
 }
 
@@ -312,9 +340,13 @@ static int do_diff(struct view *v, const struct stage_request *req, char **args,
 		files++;
 		adds += d.st.additions;
 		dels += d.st.deletions;
-		if (arr)
-			json_array_append_new(arr, change_json(v, c, &d, prot, !req->stat));
-		else if (req->stat)
+		if (arr) {
+			if (json_array_append_new(arr, change_json(v, c, &d, prot, !req->stat)) < 0) {
+				free(d.text);
+				json_decref(arr);
+				return cerr_set(err, ENOMEM, "out of memory building the JSON of a change");
+			}
+		} else if (req->stat)
 			print_stat(v, c, &d, prot);
 		else
 			print_unified(v, c, &d, prot);
@@ -361,7 +393,7 @@ static bool real_changed(const struct view *v, size_t root, const char *rel, mod
 	return base >= 0 ? ct != base : ct >= stage_created_ns(v->c.s);
 }
 
-enum verdict { V_APPLY, V_PROTECTED, V_CONFLICT, V_SPECIAL, V_UNIT, V_SKIP };
+enum verdict { V_APPLY, V_PROTECTED, V_CONFLICT, V_SPECIAL, V_UNIT, V_BELOW, V_SKIP };
 
 static bool same_unit(const struct change *a, const struct change *b)
 {
@@ -457,6 +489,7 @@ static const char *verdict_why(enum verdict w)
 	       : w == V_CONFLICT ? "the real file changed since the session started (--force overrides)"
 	       : w == V_SPECIAL  ? "special file: not committed"
 	       : w == V_UNIT	 ? "held with its directory, which was deleted and made again: a change in it is held"
+	       : w == V_BELOW	 ? "a directory deleted or replaced goes only with everything below it, and a change below is held"
 				 : "";
 }
 
@@ -486,14 +519,27 @@ static int do_commit(struct view *v, const struct stage_request *req, char **arg
 		for (size_t j = 0; w[i] != V_APPLY && w[i] != V_SKIP && v->ch.v[i].unit && j < v->ch.n; j++)
 			if (same_unit(&v->ch.v[i], &v->ch.v[j]) && w[j] == V_APPLY)
 				w[j] = V_UNIT;
+	/* A directory deleted, or replaced by a file, goes only with everything below it. */
+	for (size_t i = 0; i < v->ch.n; i++) {
+		const struct change *c = &v->ch.v[i];
+		if (w[i] != V_APPLY || !S_ISDIR(c->old_mode) || (c->kind != CH_DELETED && S_ISDIR(c->new_mode)))
+			continue;
+		size_t n = strlen(c->path);
+		for (size_t j = 0; j < v->ch.n && w[i] == V_APPLY; j++)
+			if (j != i && w[j] != V_APPLY && v->ch.v[j].root == c->root &&
+			    strncmp(v->ch.v[j].path, c->path, n) == 0 && v->ch.v[j].path[n] == '/')
+				w[i] = V_BELOW;
+	}
 	size_t applied = 0, held = 0;
 	for (size_t i = 0; i < v->ch.n; i++) {
 		if (w[i] == V_APPLY) {
 			applied++;
 		} else if (w[i] != V_SKIP) {
 			held++;
-			fprintf(stderr, "cordon: not committed: %s/%s: %s\n", stage_root(v->c.s, v->ch.v[i].root),
-				v->ch.v[i].path, verdict_why(w[i]));
+			char raw[PATH_MAX * 2], q[PATH_MAX * 8];
+			snprintf(raw, sizeof(raw), "%s/%s", stage_root(v->c.s, v->ch.v[i].root), v->ch.v[i].path);
+			quote_name(raw, q, sizeof(q));
+			fprintf(stderr, "cordon: not committed: %s: %s\n", q, verdict_why(w[i]));
 		}
 	}
 	if (applied) {
@@ -683,8 +729,13 @@ static int do_list(const struct stage_request *req, struct cordon_error **err)
 	if (!arr && !req->json && req->verb == STAGE_LIST && names.n)
 		printf("%-24s %-20s %5s %7s %10s  %s\n", "SESSION", "CREATED", "AGE", "CHANGES", "BYTES", "ROOTS");
 	int rc = 0;
-	for (size_t i = 0; i < names.n && rc == 0; i++)
-		rc = list_one(names.v[i], req, arr, err);
+	for (size_t i = 0; i < names.n && rc == 0; i++) {
+		struct cordon_error *e = NULL;
+		/* One damaged session does not hide the others. */
+		if (list_one(names.v[i], req, arr, &e) < 0)
+			fprintf(stderr, "cordon: session `%s`: %s\n", names.v[i], e && e->message ? e->message : "unreadable");
+		cordon_error_free(e);
+	}
 	strv_clear(&names);
 	if (arr && rc == 0) {
 		json_dumpf(arr, stdout, JSON_INDENT(2));

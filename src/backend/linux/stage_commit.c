@@ -166,6 +166,38 @@ static int copy_fd(int in, int out)
 	}
 }
 
+/* chmod of the entry `name` in `dir`, never through a symlink, and only when it still is a `type`. */
+static int chmod_entry(int dir, const char *name, mode_t type, mode_t mode)
+{
+	_cleanup_close_ int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if ((st.st_mode & S_IFMT) != type)
+		return errno = EEXIST, -1; /* replaced since: not ours to change */
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return chmod(proc, mode & 07777);
+}
+
+/* Whether the directory `name` in `dir` is empty (what a held change left in it must not move). */
+static bool dir_empty(int dir, const char *name)
+{
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	struct dirent *de;
+	bool empty = true;
+	while (empty && (de = readdir(d)))
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
 /* The staged entry's content (a file or a symlink) at the temporary name `tmp` in `dir`. */
 static int write_tmp(int upper, const char *rel, int dir, const char *tmp)
 {
@@ -204,9 +236,10 @@ static int apply_first(struct commit *c, struct op *op, size_t n)
 	bool exists = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (strcmp(op->kind, "mkdir") == 0) {
 		if (exists && S_ISDIR(st.st_mode))
-			return fchmodat(dir, name, op->mode & 07777, 0);
+			return chmod_entry(dir, name, S_IFDIR, op->mode);
 		if (!exists)
-			return mkdirat(dir, name, op->mode & 07777) < 0 && errno != EEXIST ? -1 : fchmodat(dir, name, op->mode & 07777, 0);
+			return mkdirat(dir, name, op->mode & 07777) < 0 && errno != EEXIST ? -1
+											     : chmod_entry(dir, name, S_IFDIR, op->mode);
 		/* A directory where a file was: made aside, then exchanged, so that the name is never empty. */
 		if (mkdirat(dir, tmp, op->mode & 07777) < 0 && errno != EEXIST)
 			return -1;
@@ -216,7 +249,7 @@ static int apply_first(struct commit *c, struct op *op, size_t n)
 		return unlinkat(dir, tmp, 0);
 	}
 	if (strcmp(op->kind, "chmod") == 0)
-		return fchmodat(dir, name, op->mode & 07777, 0);
+		return chmod_entry(dir, name, op->mode & S_IFMT, op->mode);
 	if (strcmp(op->kind, "put") == 0 || strcmp(op->kind, "put_over_dir") == 0) {
 		if (write_tmp(c->upper[op->root], op->path, dir, tmp) < 0)
 			return -1;
@@ -264,6 +297,9 @@ static int apply_third(struct commit *c, struct op *op, size_t n)
 	if (fstatat(dir, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1; /* exchanged and cleared before */
 	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		/* Something held back below it (a protected name) must not move with it. */
+		if (!dir_empty(dir, name))
+			return errno = ENOTEMPTY, -1;
 		if (renameat2(dir, tmp, dir, name, RENAME_EXCHANGE) < 0)
 			return -1;
 		fault_point();

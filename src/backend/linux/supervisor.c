@@ -27,6 +27,7 @@
 
 #include "backend/linux/linux.h"
 #include "backend/linux/stage.h"
+#include "core/statedir.h"
 #include "build-config.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -784,11 +785,18 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 		reported = true; /* not there: that place is what was refused */
 		goto out;
 	}
-	if (req->staged && stage_for_run(req, &r, &stage, err) < 0)
-		goto out;
-	/* The staged sessions are cordon's own state: out of every command's reach. */
+	/* The staged sessions are cordon's own state: out of every command's reach (made first when this
+	 * run stages, so that it is hidden, and recorded as protected, from the first run on). */
 	char sessions[PATH_MAX];
+	if (req->staged && !req->explain_only) {
+		int sfd = state_dir_open("sessions", "sessions", sessions, sizeof(sessions), err);
+		if (sfd < 0)
+			goto out;
+		close(sfd);
+	}
 	if (stage_base_path(sessions, sizeof(sessions)) == 0 && lx_resolve_hide(&r, sessions, "sessions directory", err) < 0)
+		goto out;
+	if (req->staged && stage_for_run(req, &r, &stage, err) < 0)
 		goto out;
 	if (plan_compile(&r, &plan, err) < 0)
 		goto out;

@@ -54,5 +54,15 @@ echo ".git/hooks/pre-commit:   $([[ -e $ws/.git/hooks/pre-commit ]] && echo PRES
 echo ".agents:                 $([[ -e $ws/.agents ]] && echo PRESENT || echo absent)"
 echo "sleep 300 still running: $(pgrep -f 'sleep 300' >/dev/null && echo YES || echo no)"
 echo "the host's loopback server is up: $(bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && echo yes || echo no)"
+# Staged: an agent's edits held in a session, reviewed, then partly committed, the rest discarded.
+say "cordon run --staged --session demo -w CHECKOUT -- bash -c 'sed -i s/0/42/ main.c; echo notes > NOTES.md; rm hello'"
+"$CORDON" run --staged --session demo -w "$ws" -- bash -c 'sed -i s/0/42/ main.c; echo notes > NOTES.md; rm hello' 2>&1 || true
+echo "on the host, main.c still says: $(cat "$ws/main.c")"
+say "cordon diff demo --stat; cordon diff demo main.c"
+"$CORDON" diff demo --stat
+"$CORDON" diff demo "$ws/main.c"
+say "cordon commit demo main.c NOTES.md; cordon discard demo"
+(cd "$ws" && "$CORDON" commit demo main.c NOTES.md && "$CORDON" discard demo) 2>&1
+echo "on the host, main.c now says: $(cat "$ws/main.c"); NOTES.md: $(cat "$ws/NOTES.md" 2>&1); hello: $([[ -e $ws/hello ]] && echo kept || echo gone)"
 say "cordon log --denied   # what the audit log holds of the refusals above"
 "$CORDON" log --denied

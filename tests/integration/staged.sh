@@ -291,7 +291,7 @@ BEFORE=$(tree_state "$WS")
 run_in s4 'echo junk > junk; rm src/main.c'
 RC=0
 cv discard s4 2>"$LOGS/err" || RC=$?
-is "$RC:$(cat "$LOGS/err")" "0:cordon: session \`s4\` discarded; the real files were not touched by it" "discard"
+is "$RC:$(cat "$LOGS/err")" "0:cordon: session \`s4\` discarded: what it held and was not committed is gone; the real files were not touched" "discard"
 [[ ! -e $SESSIONS/s4 ]] && ok "the session's directory is gone" || not_ok "the session's directory is gone"
 is "$(tree_state "$WS")" "$BEFORE" "the real files are exactly as before"
 RC=0

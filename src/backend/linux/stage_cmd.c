@@ -756,7 +756,8 @@ int lx_stage(const struct stage_request *req, struct cordon_error **err)
 	if (req->verb == STAGE_DISCARD) {
 		rc = discard_locked(v.c.s, err);
 		if (rc == 0)
-			fprintf(stderr, "cordon: session `%s` discarded; the real files were not touched by it\n", req->session);
+			fprintf(stderr, "cordon: session `%s` discarded: what it held and was not committed is gone; the real "
+					"files were not touched\n", req->session);
 		view_release(&v);
 		return rc;
 	}

@@ -100,10 +100,17 @@ rec ls2 $((tLS + 1)) denial $S_LS ',"kind":"write","target":"/w/\u001B[2Jx","rul
 rec ls3 $((tLS + 2)) end $S_LS ',"exit_status":137,"signal":9,"wall_ms":60000,"cpu_ms":5,"peak_memory":1024' \
 	'exit 137 (signal 9), 1m00s wall, 5ms CPU, 1.0 KiB peak'
 
-# One session in yesterday's file (UTC): at 23:59 inside the 24-hour window until 22:00 UTC; after
-# that at 01:00, outside it. Either way it is an hour or more from the edge of 24 hours and of 2 days.
+# One session in yesterday's file (UTC): until 22:00 UTC inside the 24-hour window, at 23:59, or
+# five hours ago when that is earlier (just after midnight 23:59 would fall inside the 2-hour and
+# 200-minute windows tested below); after 22:00 at 01:00, outside it. Either way it is an hour or
+# more from the edge of 24 hours and of 2 days.
 MIDNIGHT=$(date -u -d "$(date -u -d "@$NOW" +%F)" +%s)
-if ((NOW - MIDNIGHT < 22 * 3600)); then tYDAY=$((MIDNIGHT - 60)); else tYDAY=$((MIDNIGHT - 86400 + 3600)); fi
+if ((NOW - MIDNIGHT < 22 * 3600)); then
+	tYDAY=$((MIDNIGHT - 60))
+	((tYDAY > NOW - 5 * 3600)) && tYDAY=$((NOW - 5 * 3600))
+else
+	tYDAY=$((MIDNIGHT - 86400 + 3600))
+fi
 rec yday1 $tYDAY start $S_YDAY ',"version":"0.1.0","argv":["true"],"cwd":"/w","uid":1000,"policy":{},"layers":[]' 'true  in /w'
 
 write_fixtures

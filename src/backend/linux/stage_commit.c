@@ -414,7 +414,9 @@ static void record_baselines(struct commit *c, json_t *baselines)
 	json_array_foreach (c->ops, n, o) {
 		struct op op;
 		op_get(o, &op);
-		if (!op.kind || !op.path || op.root >= c->nroots || strcmp(op.kind, "unit") == 0)
+		/* A failed operation changed nothing: its file keeps the baseline it had (or none). */
+		if (!op.kind || !op.path || op.root >= c->nroots || strcmp(op.kind, "unit") == 0 ||
+		    json_is_true(json_object_get(o, "failed")))
 			continue;
 		struct statx sx;
 		char key[PATH_MAX + 32];

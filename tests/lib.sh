@@ -224,6 +224,11 @@ mk_scratch() {
 	if ! as_user test -x "$CORDON"; then
 		cp "$CORDON" "$T/bin/cordon"
 		chmod 0755 "$T/bin/cordon"
+		# `cordon diff` runs the cordon-diff beside cordon.
+		if [[ -x $(dirname "$CORDON")/cordon-diff ]]; then
+			cp "$(dirname "$CORDON")/cordon-diff" "$T/bin/cordon-diff"
+			chmod 0755 "$T/bin/cordon-diff"
+		fi
 		CORDON=$T/bin/cordon
 	fi
 	cd "$T" || bail_out "cd $T"

@@ -10,6 +10,9 @@ int cmd_setup(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+/* cordon-diff's front end: `cordon diff`'s options (argv[0] is skipped), carried out by fn. */
+struct stage_request;
+int cmd_diff_with(int argc, char **argv, int (*fn)(const struct stage_request *, struct cordon_error **));
 int cmd_commit(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 /* Prints "cordon: MESSAGE; hint: HINT" on one line and returns CORDON_EXIT_FAILURE. */

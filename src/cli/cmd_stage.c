@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* `cordon sessions`, `cordon diff`, `cordon commit`, `cordon discard`: staged sessions (docs/staged.md). */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "cli/cli.h"
@@ -52,7 +55,8 @@ static const struct verb_spec specs[] = {
 	 "usage: cordon discard SESSION\n\nDrops SESSION and its changes; the real files are not touched.\n"},
 };
 
-static int stage_main(const struct verb_spec *v, int argc, char **argv)
+static int stage_main(const struct verb_spec *v, int argc, char **argv,
+		      int (*fn)(const struct stage_request *, struct cordon_error **))
 {
 	struct stage_request req = {.verb = v->verb};
 	bool gc = false, older = false;
@@ -103,7 +107,7 @@ static int stage_main(const struct verb_spec *v, int argc, char **argv)
 	req.paths = argv + optind;
 	req.npaths = (size_t)(argc - optind);
 	struct cordon_error *err = NULL;
-	int rc = cordon_backend_linux.stage(&req, &err);
+	int rc = fn(&req, &err);
 	if (rc < 0) {
 		rc = cli_fail(err);
 		cordon_error_free(err);
@@ -113,20 +117,42 @@ static int stage_main(const struct verb_spec *v, int argc, char **argv)
 
 int cmd_sessions(int argc, char **argv)
 {
-	return stage_main(&specs[0], argc, argv);
-}
-
-int cmd_diff(int argc, char **argv)
-{
-	return stage_main(&specs[1], argc, argv);
+	return stage_main(&specs[0], argc, argv, cordon_backend_linux.stage);
 }
 
 int cmd_commit(int argc, char **argv)
 {
-	return stage_main(&specs[2], argc, argv);
+	return stage_main(&specs[2], argc, argv, cordon_backend_linux.stage);
 }
 
 int cmd_discard(int argc, char **argv)
 {
-	return stage_main(&specs[3], argc, argv);
+	return stage_main(&specs[3], argc, argv, cordon_backend_linux.stage);
+}
+
+int cmd_diff_with(int argc, char **argv, int (*fn)(const struct stage_request *, struct cordon_error **))
+{
+	return stage_main(&specs[1], argc, argv, fn);
+}
+
+/*
+ * `cordon diff` is the program cordon-diff beside this one: it links libgit2, which cordon itself,
+ * the program that starts every sandbox, does not load (a dozen shared libraries at every start).
+ */
+int cmd_diff(int argc, char **argv)
+{
+	char self[PATH_MAX], helper[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "cordon: cannot find cordon-diff: /proc/self/exe: %s\n", strerror(errno));
+		return CORDON_EXIT_FAILURE;
+	}
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	snprintf(helper, sizeof(helper), "%.*s/cordon-diff", (int)(slash ? slash - self : 0), self);
+	argv[0] = "cordon-diff";
+	(void)argc;
+	execv(helper, argv);
+	fprintf(stderr, "cordon: run `%s`: %s; hint: cordon-diff is installed beside cordon\n", helper, strerror(errno));
+	return CORDON_EXIT_FAILURE;
 }

@@ -53,13 +53,27 @@ static int64_t now_ns(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/*
+ * The moment a session starts, for commit's conflict check (a real file whose ctime is at or past it
+ * changed since). The kernel stamps files from the coarse clock (or the fine one, with multigrain
+ * timestamps), so this takes the fine time and waits until the coarse clock has reached it (at most a
+ * tick, once a session): a file changed before has a ctime below it, one changed after, at or above.
+ */
+static int64_t session_start_ns(void)
+{
+	int64_t t = now_ns(CLOCK_REALTIME);
+	while (now_ns(CLOCK_REALTIME_COARSE) < t) {
+		struct timespec ms = {.tv_nsec = 250000};
+		nanosleep(&ms, NULL);
+	}
+	return t;
+}
+
 static json_t *new_meta(const char *name)
 {
-	/* The coarse clock is what the kernel stamps files with: a real file changed after this moment has a
-	 * ctime at or past it (commit's conflict check errs towards a refusal, never towards a lost change). */
+	int64_t t = session_start_ns();
 	return json_pack("{s:i, s:s, s:I, s:I, s:[], s:[], s:{}}", "schema", META_SCHEMA, "name", name, "created_ns",
-			 (json_int_t)now_ns(CLOCK_REALTIME_COARSE), "last_used_ns", (json_int_t)now_ns(CLOCK_REALTIME),
-			 "roots", "protect", "baselines");
+			 (json_int_t)t, "last_used_ns", (json_int_t)t, "roots", "protect", "baselines");
 }
 
 static int load_meta(struct stage *s, struct cordon_error **err)
@@ -273,7 +287,7 @@ int stage_add_protected(struct stage *s, const char *name_or_path)
 	json_array_foreach (v, i, e)
 		if (strcmp(json_string_value(e), name_or_path) == 0)
 			return 0;
-	return json_array_append_new(v, json_string(name_or_path));
+	return json_array_append_new(v, json_string(name_or_path)) < 0 ? -1 : 1;
 }
 
 /* Names protected whatever the session recorded: a new `.git` or `.agents` never reaches the real tree. */
@@ -323,6 +337,17 @@ int stage_set_baseline(struct stage *s, size_t i, const char *rel, int64_t ctime
 	char key[PATH_MAX + 32];
 	baseline_key(key, sizeof(key), i, rel);
 	return json_object_set_new(json_object_get(s->meta, "baselines"), key, json_integer((json_int_t)ctime_ns));
+}
+
+int64_t stage_last_used_ns(const struct stage *s)
+{
+	int64_t t = (int64_t)json_integer_value(json_object_get(s->meta, "last_used_ns"));
+	struct stat st;
+	if (s->lockfd >= 0 && fstat(s->lockfd, &st) == 0) {
+		int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		t = m > t ? m : t;
+	}
+	return t;
 }
 
 int64_t stage_created_ns(const struct stage *s)
@@ -384,23 +409,27 @@ int stage_for_run(const struct run_request *req, struct resolved *r, struct stag
 	__attribute__((cleanup(stage_closep))) struct stage *s = NULL;
 	if (stage_open(name, STAGE_CREATE | STAGE_WAIT, &s, err) < 0)
 		return -1;
+	size_t nroots = stage_nroots(s);
 	for (size_t i = 0; i < r->writable.n; i++) {
 		int idx = stage_add_root(s, r->writable.v[i].path, err);
 		if (idx < 0 || asprintf(&r->stage_layers[i], "%s/layers/%d", s->dir, idx) < 0)
 			return idx < 0 ? -1 : cerr_set(err, ENOMEM, "out of memory");
 	}
-	int rc = 0;
-	for (int i = 0; p->default_protect && policy_default_protect[i]; i++)
-		rc |= stage_add_protected(s, policy_default_protect[i]);
-	for (size_t i = 0; i < p->protect.n; i++)
+	int rc = 0, added = 0;
+	for (int i = 0; rc >= 0 && p->default_protect && policy_default_protect[i]; i++)
+		added += rc = stage_add_protected(s, policy_default_protect[i]);
+	for (size_t i = 0; rc >= 0 && i < p->protect.n; i++)
 		if (path_is_bare_name(p->protect.v[i]))
-			rc |= stage_add_protected(s, p->protect.v[i]);
-	for (size_t i = 0; i < r->protect.n; i++)
-		rc |= stage_add_protected(s, r->protect.v[i].path);
+			added += rc = stage_add_protected(s, p->protect.v[i]);
+	for (size_t i = 0; rc >= 0 && i < r->protect.n; i++)
+		added += rc = stage_add_protected(s, r->protect.v[i].path);
 	if (rc < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
-	if (stage_save(s, err) < 0)
+	/* session.json is rewritten (and synced) only when it changes: not on every run of a session. The
+	 * lock file's mtime says when it was last used. */
+	if ((added || stage_nroots(s) != nroots) && stage_save(s, err) < 0)
 		return -1;
+	futimens(s->lockfd, NULL);
 	if (!req->session)
 		fprintf(stderr, "cordon: staged in session %s (review: cordon diff %s; apply: cordon commit %s)\n", name,
 			name, name);

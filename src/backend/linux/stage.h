@@ -61,7 +61,8 @@ int stage_open_root(const struct stage *s, size_t i);
 /* An O_RDONLY directory fd of root i's upper layer, or -1 with errno. */
 int stage_upper_fd(const struct stage *s, size_t i);
 
-/* Protected names (bare, matched at any depth) and paths (absolute) the session's runs had. */
+/* Protected names (bare, matched at any depth) and paths (absolute) the session's runs had: 1 when
+ * added, 0 when known, -1 on ENOMEM. */
 int stage_add_protected(struct stage *s, const char *name_or_path);
 /* Whether `rel` (relative to root i) is protected: a component is a protected name, or the path is
  * (or lies under) a protected path. */
@@ -71,6 +72,8 @@ bool stage_is_protected(const struct stage *s, size_t i, const char *rel);
 int64_t stage_baseline(const struct stage *s, size_t i, const char *rel);
 int stage_set_baseline(struct stage *s, size_t i, const char *rel, int64_t ctime_ns);
 int64_t stage_created_ns(const struct stage *s);
+/* When a run, diff or commit last used the session. */
+int64_t stage_last_used_ns(const struct stage *s);
 
 /* Writes session.json (temp file, fsync, rename). */
 int stage_save(struct stage *s, struct cordon_error **err);
@@ -82,5 +85,7 @@ int stage_for_run(const struct run_request *req, struct resolved *r, struct stag
 
 /* `cordon sessions`, `diff`, `commit`, `discard` (stage_cmd.c). */
 int lx_stage(const struct stage_request *req, struct cordon_error **err);
+/* `cordon diff` (stage_diff.c, in the cordon-diff program). */
+int lx_stage_diff(const struct stage_request *req, struct cordon_error **err);
 
 #endif

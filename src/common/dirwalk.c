@@ -23,13 +23,17 @@ int dir_walk_nofollow(int start, const char *rest, mode_t mode)
 	int fd = dup(start);
 	char *save = NULL;
 	for (char *c = strtok_r(buf, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
-		if (mode && mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
 		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* Made only when missing: the common case (it exists) costs one call. */
+		if (next < 0 && errno == ENOENT && mode) {
+			if (mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 		int e = errno;
 		close(fd);
 		if (next < 0) {

@@ -56,15 +56,19 @@ int state_dir_open(const char *sub, const char *what, char *out, size_t cap, str
 	char base[PATH_MAX], rest[PATH_MAX];
 	if (split(sub, base, sizeof(base), rest, sizeof(rest)) < 0 || state_dir_path(sub, out, cap) < 0)
 		return cerr_set(err, ENOENT, "no place for the %s: neither XDG_STATE_HOME nor HOME is set", what);
-	/* The base is the user's own choice: made when missing (XDG_STATE_HOME need not exist yet). */
-	for (char *p = base + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(base, 0700);
-			*p = '/';
-		}
-	mkdir(base, 0700);
+	/* The base is the user's own choice: made when missing (XDG_STATE_HOME need not exist yet). Tried
+	 * first as it is: this runs at every start. */
 	_cleanup_close_ int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0 && errno == ENOENT) {
+		for (char *p = base + 1; *p; p++)
+			if (*p == '/') {
+				*p = '\0';
+				mkdir(base, 0700);
+				*p = '/';
+			}
+		mkdir(base, 0700);
+		bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (bfd < 0)
 		return cerr_sys(err, errno, "%s directory's base `%s`", what, base);
 	int fd = dir_walk_nofollow(bfd, rest, 0700);

@@ -329,7 +329,7 @@ EXTRA_ENV=("XDG_STATE_HOME=$T/st2")
 run sb -w "$WS" -- true
 EXTRA_ENV=()
 is "$RC $(find "$WS/fake" -mindepth 1 | wc -l)" "125 0" "a symlink in the log's directories: refused, nothing made through it"
-like "$ERR" "audit directory .*a symlink is refused" "a symlink in the log's directories: the message says why"
+like "$ERR" "audit log directory .*a symlink is refused" "a symlink in the log's directories: the message says why"
 
 # A planted hard link or FIFO where the day's log goes is refused, quickly.
 mkdir -p "$T/st3/cordon/audit" && own "$T/st3"

@@ -26,16 +26,16 @@ static int print_line(const git_diff_delta *delta, const git_diff_hunk *hunk, co
 	case GIT_DIFF_LINE_ADDITION:
 	case GIT_DIFF_LINE_DELETION:
 		fputc(line->origin, out);
-		/* fallthrough */
+		break;
 	case GIT_DIFF_LINE_HUNK_HDR:
 	case GIT_DIFF_LINE_CONTEXT_EOFNL:
 	case GIT_DIFF_LINE_ADD_EOFNL:
 	case GIT_DIFF_LINE_DEL_EOFNL:
-		fwrite(line->content, 1, line->content_len, out);
 		break;
 	default: /* file headers and the binary notice: the caller writes its own */
-		break;
+		return 0;
 	}
+	fwrite(line->content, 1, line->content_len, out);
 	return 0;
 }
 

@@ -321,6 +321,13 @@ static int clear_tmp(struct commit *c, struct op *op, size_t n)
 	return 0;
 }
 
+static bool same_target(int da, const char *a, int db, const char *b)
+{
+	char x[PATH_MAX], y[PATH_MAX];
+	ssize_t nx = readlinkat(da, a, x, sizeof(x)), ny = readlinkat(db, b, y, sizeof(y));
+	return nx >= 0 && nx == ny && memcmp(x, y, (size_t)nx) == 0;
+}
+
 /* Drops the upper entry of an applied operation, when the real file now is what it says. */
 static void drop_one(struct commit *c, struct op *op)
 {
@@ -346,8 +353,12 @@ static void drop_one(struct commit *c, struct op *op)
 		done = !real && S_ISCHR(us.st_mode);
 	else if (S_ISDIR(us.st_mode))
 		done = real && S_ISDIR(rs.st_mode) && (us.st_mode & 07777) == (rs.st_mode & 07777);
+	else if (!real || (us.st_mode & S_IFMT) != (rs.st_mode & S_IFMT))
+		done = false;
+	else if (S_ISREG(us.st_mode))
+		done = us.st_size == rs.st_size && layer_same_content(dir, name, upper, op->path);
 	else
-		done = real && (us.st_mode & S_IFMT) == (rs.st_mode & S_IFMT) && us.st_size == rs.st_size;
+		done = same_target(dir, name, upper, op->path);
 	if (done && unlinkat(upper, op->path, S_ISDIR(us.st_mode) ? AT_REMOVEDIR : 0) == 0)
 		fault_point();
 }
@@ -457,8 +468,11 @@ int commit_run_journal(struct commit *c, json_t *j, struct cordon_error **err)
 		size_t n = json_array_size(c->ops);
 		while (n-- > 0) {
 			struct op op;
-			op_get(json_array_get(c->ops, n), &op);
-			if (op.kind && op.path && op.root < c->nroots && (strcmp(op.kind, "unit") == 0) == units)
+			json_t *o = json_array_get(c->ops, n);
+			op_get(o, &op);
+			/* A failed operation's change stays in the layer, whatever the real file looks like. */
+			if (op.kind && op.path && op.root < c->nroots && (strcmp(op.kind, "unit") == 0) == units &&
+			    !json_is_true(json_object_get(o, "failed")))
 				drop_one(c, &op);
 		}
 	}

@@ -27,6 +27,7 @@ struct audit_sink {
 	int fd;       /* -1: no log */
 	bool own_fd;  /* false for stderr */
 	char *path;   /* the file, or NULL */
+	char *staged; /* the staged session of the run, or NULL */
 	pthread_mutex_t lock;
 	struct audit_denial_entry *denials;
 	size_t ndenials;
@@ -143,6 +144,7 @@ void audit_sink_close(struct audit_sink *s)
 	}
 	free(s->denials);
 	free(s->path);
+	free(s->staged);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -293,6 +295,12 @@ void audit_sink_print_denials(struct audit_sink *s, FILE *f)
 			AUDIT_MAX_DENIALS_PER_KIND);
 }
 
+int audit_sink_set_staged(struct audit_sink *s, const char *session)
+{
+	free(s->staged);
+	return (s->staged = strdup(session)) ? 0 : -1;
+}
+
 char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool timed_out, int64_t wall_ms,
 			const char *error)
 {
@@ -320,7 +328,8 @@ char *audit_sink_report(struct audit_sink *s, int exit_status, int signal, bool 
 			      s->ctx.session, "exit_status", exit_status, "signal", signal, "timed_out", timed_out,
 			      "wall_ms", (json_int_t)wall_ms, "denials", arr, "denials_dropped", (json_int_t)dropped,
 			      "log", audit_json_text(s->path));
-	if (!r || (error && json_object_set_new(r, "error", audit_json_text(error)) < 0)) {
+	if (!r || (error && json_object_set_new(r, "error", audit_json_text(error)) < 0) ||
+	    (s->staged && json_object_set_new(r, "staged_session", json_string(s->staged)) < 0)) {
 		json_decref(r);
 		return NULL;
 	}

@@ -46,6 +46,8 @@ void audit_sink_close(struct audit_sink *s);
 
 /* $XDG_STATE_HOME/cordon/audit, or ~/.local/state/cordon/audit: into out; -1 when neither is known. */
 int audit_default_dir(char *out, size_t cap);
+/* The run's staged session (docs/staged.md): the report names it as `staged_session`. -1 on ENOMEM. */
+int audit_sink_set_staged(struct audit_sink *s, const char *session);
 /* The file the sink appends to (NULL: stderr or none). */
 const char *audit_sink_path(const struct audit_sink *s);
 const struct audit_ctx *audit_sink_ctx(const struct audit_sink *s);

@@ -79,6 +79,11 @@ RC=0
 ERR=$(cd "$WS" && sb --staged -- true 2>&1) || RC=$?
 like "$RC:$ERR" "^0:cordon: staged in session s-[0-9]{8}-[0-9]{6}-[0-9a-f]{6} " "without --session, a new session is named on stderr"
 NEWSES=$(sed -n 's/^cordon: staged in session \([^ ]*\) .*/\1/p' <<<"$ERR")
+RC=0
+ERR=$(cd "$WS" && sb --staged --report "$OUTD/report.json" -- true 2>&1) || RC=$?
+GEN=$(sed -n 's/^cordon: staged in session \([^ ]*\) .*/\1/p' <<<"$ERR")
+is "$RC:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["staged_session"])' "$OUTD/report.json" 2>&1)" \
+	"0:$GEN" "--report names the staged session (staged_session)"
 
 # ---------------------------------------------------------------------------------------------
 # diff
@@ -301,7 +306,7 @@ GC=$(cv sessions --gc --older-than 1 2>&1)
 [[ -d $SESSIONS/s1 && -z $GC ]] && ok "--gc --older-than 1 keeps today's sessions" || not_ok "--gc --older-than 1 keeps today's sessions" "$GC"
 GC=$(cv sessions --gc --older-than 0 2>&1)
 like "$GC" "removed session s1 " "--gc --older-than 0 removes them"
-is "$(ls "$SESSIONS" | tr '\n' ' ')" "" "... all of them (${NEWSES:-?} too)"
+is "$(ls "$SESSIONS" | tr '\n' ' ')" "" "... all of them (${NEWSES:-?} and ${GEN:-?} too)"
 RC=0
 ERR=$(cv sessions --gc 2>&1) || RC=$?
 like "$RC:$ERR" "^125:.*--gc and --older-than DAYS go together" "--gc alone is refused"

@@ -798,6 +798,11 @@ static int lx_run(const struct run_request *req, struct cordon_error **err)
 		goto out;
 	if (req->staged && stage_for_run(req, &r, &stage, err) < 0)
 		goto out;
+	/* The harness learns the session's name from the report too (a generated one is on stderr). */
+	if (stage && sink && audit_sink_set_staged(sink, stage->name) < 0) {
+		cerr_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	if (plan_compile(&r, &plan, err) < 0)
 		goto out;
 	if (req->verbose || req->explain_only) {

@@ -273,6 +273,21 @@ rm -rf "$WS"
 mv "$T/ws.moved" "$WS"
 is "$(cv diff p3 --stat | tail -1)" "1 change, 1 insertion(+), 1 deletion(-)" "the same root back: the session works again"
 
+# A journal someone tampered with (an id that would walk out of its directory) is refused, not run.
+run_in p5 'echo x > tampered.txt'
+mkdir -p "$OUTD/escape"
+own "$OUTD"
+printf '{"schema":1,"id":"../../out/escape/x","phase":"apply","ops":[{"op":"put","root":0,"path":"tampered.txt","mode":33188}]}' \
+	>"$SESSIONS/p5/journal.json"
+own "$SESSIONS/p5/journal.json"
+RC=0
+ERR=$(cv commit p5 2>&1) || RC=$?
+like "$RC:$ERR" "^125:cordon: session .p5.: the commit journal .* is damaged: id: not 1 to 32 hex digits" \
+	"a tampered journal is refused, naming what is wrong"
+[[ ! -e $WS/tampered.txt && -z $(ls -A "$OUTD/escape") ]] && ok "... and nothing of it is carried out" ||
+	not_ok "... and nothing of it is carried out" "$(ls -A "$WS" "$OUTD/escape")"
+rm -f "$SESSIONS/p5/journal.json"
+
 # Nested roots in one session.
 RC=0
 ERR=$(cd "$WS/src" && sb --staged --session p3 -w "$WS/src" -- true 2>&1) || RC=$?

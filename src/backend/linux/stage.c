@@ -17,6 +17,7 @@
 #include "common/dirwalk.h"
 #include "common/error.h"
 #include "core/paths.h"
+#include "core/stagefile.h"
 #include "core/statedir.h"
 
 #define META "session.json"
@@ -86,11 +87,11 @@ static int load_meta(struct stage *s, struct cordon_error **err)
 		return cerr_set(err, EINVAL, "session `%s`: " META " is not a regular file of a sane size", s->name);
 	json_error_t je;
 	s->meta = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
-	if (!s->meta || !json_is_object(s->meta) || json_integer_value(json_object_get(s->meta, "schema")) != META_SCHEMA ||
-	    !json_is_array(json_object_get(s->meta, "roots")) || !json_is_array(json_object_get(s->meta, "protect")) ||
-	    !json_is_object(json_object_get(s->meta, "baselines"))) {
-		cerr_set(err, EINVAL, "session `%s`: %s/" META " is damaged%s%s", s->name, s->dir, s->meta ? "" : ": ",
-			 s->meta ? "" : je.text);
+	char why[160];
+	if (!s->meta)
+		snprintf(why, sizeof(why), "%s", je.text);
+	if (!s->meta || stagefile_meta_check(s->meta, why, sizeof(why)) < 0) {
+		cerr_set(err, EINVAL, "session `%s`: %s/" META " is damaged: %s", s->name, s->dir, why);
 		return cerr_hint(err, "`cordon discard %s` drops it (its changes too)", s->name);
 	}
 	return 0;
@@ -290,33 +291,9 @@ int stage_add_protected(struct stage *s, const char *name_or_path)
 	return json_array_append_new(v, json_string(name_or_path)) < 0 ? -1 : 1;
 }
 
-/* Names protected whatever the session recorded: a new `.git` or `.agents` never reaches the real tree. */
-static const char *const always_protected[] = {".git", ".codex", ".agents", NULL};
-
-static bool component_is(const char *rel, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = rel; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
-		if (strncmp(p, name, n) == 0 && (p[n] == '/' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 bool stage_is_protected(const struct stage *s, size_t i, const char *rel)
 {
-	for (int k = 0; always_protected[k]; k++)
-		if (component_is(rel, always_protected[k]))
-			return true;
-	char abs[PATH_MAX];
-	snprintf(abs, sizeof(abs), "%s/%s", stage_root(s, i), rel);
-	size_t k;
-	json_t *e;
-	json_array_foreach (json_object_get(s->meta, "protect"), k, e) {
-		const char *p = json_string_value(e);
-		if (p[0] == '/' ? path_is_under(abs, p) : component_is(rel, p))
-			return true;
-	}
-	return false;
+	return stagefile_is_protected(s->meta, i, rel);
 }
 
 static void baseline_key(char *out, size_t cap, size_t i, const char *rel)

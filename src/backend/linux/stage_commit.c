@@ -36,6 +36,7 @@
 #include "backend/linux/stage_internal.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/stagefile.h"
 
 #define JOURNAL "journal.json"
 
@@ -113,10 +114,13 @@ static json_t *journal_load(struct stage *s, struct cordon_error **err)
 	}
 	json_error_t je;
 	json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
-	if (!j || !json_is_array(json_object_get(j, "ops")) || !json_is_string(json_object_get(j, "id")) ||
-	    !json_is_string(json_object_get(j, "phase"))) {
+	char why[160];
+	if (!j)
+		snprintf(why, sizeof(why), "%s", je.text);
+	if (!j || stagefile_journal_check(j, stage_nroots(s), why, sizeof(why)) < 0) {
 		json_decref(j);
-		cerr_set(err, EINVAL, "session `%s`: the commit journal %s/" JOURNAL " is damaged", s->name, s->dir);
+		j = NULL;
+		cerr_set(err, EINVAL, "session `%s`: the commit journal %s/" JOURNAL " is damaged: %s", s->name, s->dir, why);
 		cerr_hint(err, "each real file is whole (old or new); look at the session with `cordon diff %s`, then "
 			       "remove the journal by hand to commit again", s->name);
 	}

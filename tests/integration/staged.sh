@@ -288,6 +288,14 @@ like "$RC:$ERR" "^125:cordon: session .p5.: the commit journal .* is damaged: id
 	not_ok "... and nothing of it is carried out" "$(ls -A "$WS" "$OUTD/escape")"
 rm -f "$SESSIONS/p5/journal.json"
 
+# A set-id file made in a staged run is committed without the bits.
+run_in p6 'cp /bin/true suid; chmod 6755 suid; stat -c %a suid'
+is "$OUT" "6755" "inside the staged run the file is set-id"
+RC=0
+ERR=$(cv commit p6 2>&1) || RC=$?
+like "$RC:$ERR" "^0:cordon: \"?$WS/suid\"?: committed without its setuid/setgid bits" "commit says it drops the set-id bits"
+is "$(stat -c %a "$WS/suid")" "755" "the real file is not set-id"
+
 # Nested roots in one session.
 RC=0
 ERR=$(cd "$WS/src" && sb --staged --session p3 -w "$WS/src" -- true 2>&1) || RC=$?

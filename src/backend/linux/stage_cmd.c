@@ -318,6 +318,15 @@ static int do_commit(struct view *v, const struct stage_request *req, char **arg
 			fprintf(stderr, "cordon: not committed: %s: %s\n", q, verdict_why(w[i]));
 		}
 	}
+	for (size_t i = 0; i < v->ch.n; i++) {
+		const struct change *c = &v->ch.v[i];
+		if (w[i] == V_APPLY && !S_ISDIR(c->new_mode) && (c->new_mode & (S_ISUID | S_ISGID))) {
+			char raw[PATH_MAX * 2], q[PATH_MAX * 8];
+			snprintf(raw, sizeof(raw), "%s/%s", stage_root(v->c.s, c->root), c->path);
+			stage_quote_name(raw, q, sizeof(q));
+			fprintf(stderr, "cordon: %s: committed without its setuid/setgid bits\n", q);
+		}
+	}
 	if (applied) {
 		json_t *ops = plan_ops(v, w);
 		if (!ops)

@@ -170,6 +170,17 @@ static int copy_fd(int in, int out)
 	}
 }
 
+/*
+ * The permission bits a commit gives a file: never setuid or setgid. A staged run may chmod 4755 a
+ * file it made (the sandbox's nosuid mounts do not stop chmod), and a commit must not turn that into a
+ * set-id program in the real tree (one of root's, when cordon runs as root). Directories keep
+ * theirs: setgid on a directory only passes its group on.
+ */
+static mode_t commit_mode(mode_t mode)
+{
+	return mode & (S_ISDIR(mode) ? 07777 : 01777);
+}
+
 /* chmod of the entry `name` in `dir`, never through a symlink, and only when it still is a `type`. */
 static int chmod_entry(int dir, const char *name, mode_t type, mode_t mode)
 {
@@ -181,7 +192,7 @@ static int chmod_entry(int dir, const char *name, mode_t type, mode_t mode)
 		return errno = EEXIST, -1; /* replaced since: not ours to change */
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return chmod(proc, mode & 07777);
+	return chmod(proc, commit_mode((mode & 07777) | type));
 }
 
 /* Whether the directory `name` in `dir` is empty (what a held change left in it must not move). */
@@ -220,7 +231,7 @@ static int write_tmp(int upper, const char *rel, int dir, const char *tmp)
 	}
 	_cleanup_close_ int in = openat(upper, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int out = in < 0 ? -1 : openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0 || copy_fd(in, out) < 0 || fchmod(out, st.st_mode & 07777) < 0)
+	if (out < 0 || copy_fd(in, out) < 0 || fchmod(out, commit_mode(st.st_mode)) < 0)
 		return -1;
 	struct timespec times[2] = {st.st_atim, st.st_mtim};
 	return futimens(out, times);

@@ -296,6 +296,41 @@ ERR=$(cv commit p6 2>&1) || RC=$?
 like "$RC:$ERR" "^0:cordon: \"?$WS/suid\"?: committed without its setuid/setgid bits" "commit says it drops the set-id bits"
 is "$(stat -c %a "$WS/suid")" "755" "the real file is not set-id"
 
+# A mode change to a file with another name outside the root changes only this name.
+make_ws
+printf 'secret\n' >"$OUTD/linked"
+chmod 600 "$OUTD/linked"
+ln "$OUTD/linked" "$WS/hl"
+own "$WS" "$OUTD"
+sleep 0.02
+run_in p7 'chmod 0644 hl'
+RC=0
+cv commit p7 >/dev/null 2>&1 || RC=$?
+is "$RC:$(stat -c %a "$OUTD/linked"):$(stat -c %a "$WS/hl")" "0:600:644" "a committed chmod does not reach a hard link outside the root"
+
+# An operation that fails names its file quoted, and the summary says it failed.
+make_ws
+run_in p8 "mkdir n; printf x > \"n/\$(printf 'y\\ncordon: forged line')\""
+rm -rf "$WS/n"
+echo file >"$WS/n"
+own "$WS"
+RC=0
+ERR=$(cv commit p8 2>&1) || RC=$?
+unlike "$ERR" $'\ncordon: forged line' "a failing operation cannot forge a line of commit's output"
+like "$RC:$ERR" '^1:.*"[^"]*n/y\\ncordon: forged line": Not a directory.*1 operation failed' "the failure is named, quoted, and counted"
+
+# A staged run waits for nothing, but refuses a session whose commit was interrupted.
+run_in p9 'echo a > j.txt'
+EXTRA_ENV=("XDG_STATE_HOME=$STATE" "CORDON_FAULT_INJECT=commit:1")
+cv commit p9 >/dev/null 2>&1
+EXTRA_ENV=("XDG_STATE_HOME=$STATE")
+run_in p9 'echo unreviewed > j.txt'
+like "$RC:$ERR" "^125:cordon: session .p9. has an interrupted commit; hint: run .cordon commit p9." \
+	"a staged run of a session with an interrupted commit is refused"
+RC=0
+cv commit p9 >/dev/null 2>&1 || RC=$?
+is "$RC:$(cat "$WS/j.txt")" "0:a" "the commit then finishes with what was reviewed"
+
 # Nested roots in one session.
 RC=0
 ERR=$(cd "$WS/src" && sb --staged --session p3 -w "$WS/src" -- true 2>&1) || RC=$?

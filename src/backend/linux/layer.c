@@ -5,11 +5,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -74,10 +76,42 @@ static bool is_opaque(int dirfd)
 	return n == 1 && v[0] == 'y';
 }
 
+static int open_beneath(int dfd, const char *rel, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+}
+
+int layer_open_file(int dfd, const char *rel)
+{
+	int fd = open_beneath(dfd, rel, O_RDONLY | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+ssize_t layer_readlink(int dfd, const char *rel, char *buf, size_t cap)
+{
+	_cleanup_close_ int fd = open_beneath(dfd, rel, O_PATH);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISLNK(st.st_mode))
+		return errno = EINVAL, -1;
+	return readlinkat(fd, "", buf, cap);
+}
+
 bool layer_same_content(int dfd_a, const char *a, int dfd_b, const char *b)
 {
-	_cleanup_close_ int fa = openat(dfd_a, a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int fb = openat(dfd_b, b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fa = layer_open_file(dfd_a, a);
+	_cleanup_close_ int fb = layer_open_file(dfd_b, b);
 	if (fa < 0 || fb < 0)
 		return false;
 	static _Thread_local char ba[65536], bb[65536];
@@ -102,8 +136,8 @@ bool layer_same_content(int dfd_a, const char *a, int dfd_b, const char *b)
 static bool same_link(int dfd_a, const char *a, int dfd_b, const char *b)
 {
 	char la[PATH_MAX], lb[PATH_MAX];
-	ssize_t na = readlinkat(dfd_a, a, la, sizeof(la));
-	ssize_t nb = readlinkat(dfd_b, b, lb, sizeof(lb));
+	ssize_t na = layer_readlink(dfd_a, a, la, sizeof(la));
+	ssize_t nb = layer_readlink(dfd_b, b, lb, sizeof(lb));
 	return na >= 0 && na == nb && memcmp(la, lb, (size_t)na) == 0;
 }
 

@@ -52,6 +52,11 @@ int layer_changes(size_t root, int lower, int upper, struct changes *out, struct
 void layer_find_renames(struct changes *c, int const *lower, int const *upper);
 void changes_release(struct changes *c);
 const char *change_kind_name(enum change_kind k);
+/* `rel` beneath `dfd` (no symlink on the way, none at the end), opened O_RDONLY | O_NONBLOCK when it
+ * is a regular file; else -1 (EINVAL when it is something else). */
+int layer_open_file(int dfd, const char *rel);
+/* The target of the symlink `rel` beneath `dfd`, reached without following any symlink. */
+ssize_t layer_readlink(int dfd, const char *rel, char *buf, size_t cap);
 /* Whether the two regular files hold the same bytes. */
 bool layer_same_content(int dfd_a, const char *a, int dfd_b, const char *b);
 

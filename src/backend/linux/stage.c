@@ -386,6 +386,13 @@ int stage_for_run(const struct run_request *req, struct resolved *r, struct stag
 	__attribute__((cleanup(stage_closep))) struct stage *s = NULL;
 	if (stage_open(name, STAGE_CREATE | STAGE_WAIT, &s, err) < 0)
 		return -1;
+	/* A commit that was interrupted is finished first: its journal names layer entries that a run could
+	 * otherwise change under it (the resumed commit would then apply what nobody reviewed). */
+	if (faccessat(s->dirfd, "journal.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		cerr_set(err, EBUSY, "session `%s` has an interrupted commit", name);
+		return cerr_hint(err, "run `cordon commit %s` to finish it (or `cordon discard %s`), then run again", name,
+				 name);
+	}
 	size_t nroots = stage_nroots(s);
 	for (size_t i = 0; i < r->writable.n; i++) {
 		int idx = stage_add_root(s, r->writable.v[i].path, err);

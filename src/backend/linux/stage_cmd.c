@@ -169,6 +169,29 @@ static bool real_changed(const struct view *v, size_t root, const char *rel, mod
 	return base >= 0 ? ct != base : ct >= stage_created_ns(v->c.s);
 }
 
+/* The index of the first change of `root` at or after "path/" (the changes are sorted). */
+static size_t first_below(const struct view *v, size_t root, const char *path)
+{
+	char key[PATH_MAX + 2];
+	snprintf(key, sizeof(key), "%s/", path);
+	size_t lo = 0, hi = v->ch.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct change *m = &v->ch.v[mid];
+		if (m->root < root || (m->root == root && strcmp(m->path, key) < 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool is_below(const struct change *c, const struct change *dir)
+{
+	size_t n = strlen(dir->path);
+	return c->root == dir->root && strncmp(c->path, dir->path, n) == 0 && c->path[n] == '/';
+}
+
 enum verdict { V_APPLY, V_PROTECTED, V_CONFLICT, V_SPECIAL, V_UNIT, V_BELOW, V_SKIP };
 
 static bool same_unit(const struct change *a, const struct change *b)
@@ -246,9 +269,6 @@ static json_t *plan_ops(const struct view *v, const enum verdict *verdicts)
 			add_op(ops, S_ISDIR(c->old_mode) ? "chmod" : "mkdir", c->root, c->path, c->new_mode);
 		else if (S_ISDIR(c->old_mode))
 			b[nb++] = (struct phase_b){c->root, c->path, "put_over_dir", c->new_mode};
-		else if (c->kind == CH_MODIFIED && !c->content && (c->old_mode & S_IFMT) == (c->new_mode & S_IFMT) &&
-			 S_ISREG(c->new_mode))
-			add_op(ops, "chmod", c->root, c->path, c->new_mode);
 		else
 			add_op(ops, "put", c->root, c->path, c->new_mode);
 	}
@@ -284,26 +304,39 @@ static int do_commit(struct view *v, const struct stage_request *req, char **arg
 		return cerr_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < v->ch.n; i++)
 		sel[i] = change_matches(v, &v->ch.v[i], args, req->npaths);
-	/* An opaque directory (deleted, then made again) goes whole or not at all. */
-	for (size_t i = 0; i < v->ch.n; i++)
-		for (size_t j = 0; sel[i] && v->ch.v[i].unit && j < v->ch.n; j++)
-			if (same_unit(&v->ch.v[i], &v->ch.v[j]))
-				sel[j] = true;
+	/*
+	 * An opaque directory (deleted, then made again) goes whole or not at all. The changes are sorted
+	 * by root and path, so a unit's members (all below its directory) are one run of them, and so are
+	 * the changes below any path: each rule below is one pass, not a scan per change.
+	 */
+	for (size_t i = 0, j; i < v->ch.n; i = j) {
+		for (j = i + 1; v->ch.v[i].unit && j < v->ch.n && same_unit(&v->ch.v[i], &v->ch.v[j]); j++)
+			;
+		bool any = false;
+		for (size_t k = i; k < j; k++)
+			any |= sel[k];
+		for (size_t k = i; any && k < j; k++)
+			sel[k] = true;
+	}
 	for (size_t i = 0; i < v->ch.n; i++)
 		w[i] = sel[i] ? judge(v, &v->ch.v[i], req->force) : V_SKIP;
-	for (size_t i = 0; i < v->ch.n; i++)
-		for (size_t j = 0; w[i] != V_APPLY && w[i] != V_SKIP && v->ch.v[i].unit && j < v->ch.n; j++)
-			if (same_unit(&v->ch.v[i], &v->ch.v[j]) && w[j] == V_APPLY)
-				w[j] = V_UNIT;
+	for (size_t i = 0, j; i < v->ch.n; i = j) {
+		for (j = i + 1; v->ch.v[i].unit && j < v->ch.n && same_unit(&v->ch.v[i], &v->ch.v[j]); j++)
+			;
+		bool held = false;
+		for (size_t k = i; k < j; k++)
+			held |= w[k] != V_APPLY && w[k] != V_SKIP;
+		for (size_t k = i; held && k < j; k++)
+			if (w[k] == V_APPLY)
+				w[k] = V_UNIT;
+	}
 	/* A directory deleted, or replaced by a file, goes only with everything below it. */
 	for (size_t i = 0; i < v->ch.n; i++) {
 		const struct change *c = &v->ch.v[i];
 		if (w[i] != V_APPLY || !S_ISDIR(c->old_mode) || (c->kind != CH_DELETED && S_ISDIR(c->new_mode)))
 			continue;
-		size_t n = strlen(c->path);
-		for (size_t j = 0; j < v->ch.n && w[i] == V_APPLY; j++)
-			if (j != i && w[j] != V_APPLY && v->ch.v[j].root == c->root &&
-			    strncmp(v->ch.v[j].path, c->path, n) == 0 && v->ch.v[j].path[n] == '/')
+		for (size_t j = first_below(v, c->root, c->path); j < v->ch.n && is_below(&v->ch.v[j], c); j++)
+			if (w[j] != V_APPLY)
 				w[i] = V_BELOW;
 	}
 	size_t applied = 0, held = 0;
@@ -336,10 +369,14 @@ static int do_commit(struct view *v, const struct stage_request *req, char **arg
 		if (rc < 0)
 			return -1;
 	}
-	fprintf(stderr, "cordon: session `%s`: %zu change%s committed%s", v->c.s->name, applied, applied == 1 ? "" : "s",
-		held ? ", " : "\n");
+	/* Operations that failed were named as they failed; their changes stay in the session. */
+	fprintf(stderr, "cordon: session `%s`: %zu change%s committed", v->c.s->name, applied, applied == 1 ? "" : "s");
+	if (v->c.failed)
+		fprintf(stderr, " (%lu operation%s failed, above: those changes stay in the session)", v->c.failed,
+			v->c.failed == 1 ? "" : "s");
 	if (held)
-		fprintf(stderr, "%zu held back (listed above; they stay in the session)\n", held);
+		fprintf(stderr, ", %zu held back (listed above; they stay in the session)", held);
+	fprintf(stderr, "\n");
 	return held || v->c.failed ? 1 : 0;
 }
 

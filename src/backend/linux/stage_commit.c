@@ -223,15 +223,16 @@ static int write_tmp(int upper, const char *rel, int dir, const char *tmp)
 		return -1;
 	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlinkat(upper, rel, target, sizeof(target) - 1);
+		ssize_t n = layer_readlink(upper, rel, target, sizeof(target) - 1);
 		if (n < 0)
 			return -1;
 		target[n] = '\0';
 		return symlinkat(target, dir, tmp);
 	}
-	_cleanup_close_ int in = openat(upper, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Only a regular file is copied (O_NONBLOCK: a FIFO put in its place must not hang the commit). */
+	_cleanup_close_ int in = layer_open_file(upper, rel);
 	_cleanup_close_ int out = in < 0 ? -1 : openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0 || copy_fd(in, out) < 0 || fchmod(out, commit_mode(st.st_mode)) < 0)
+	if (out < 0 || fstat(in, &st) < 0 || copy_fd(in, out) < 0 || fchmod(out, commit_mode(st.st_mode)) < 0)
 		return -1;
 	struct timespec times[2] = {st.st_atim, st.st_mtim};
 	return futimens(out, times);
@@ -424,8 +425,11 @@ static int run_step(struct commit *c, step_fn fn)
 		if (!op.kind || !op.path || op.root >= c->nroots)
 			continue;
 		if (fn(c, &op, n) < 0 && !json_is_true(json_object_get(o, "failed"))) {
-			fprintf(stderr, "cordon: commit: %s `%s/%s`: %s\n", op.kind, stage_root(c->s, op.root), op.path,
-				strerror(errno));
+			int e = errno;
+			char raw[PATH_MAX * 2], q[PATH_MAX * 8];
+			snprintf(raw, sizeof(raw), "%s/%s", stage_root(c->s, op.root), op.path);
+			stage_quote_name(raw, q, sizeof(q));
+			fprintf(stderr, "cordon: commit: %s %s: %s\n", op.kind, q, strerror(e));
 			json_object_set_new(o, "failed", json_true());
 			c->failed++;
 		}

@@ -18,20 +18,18 @@
 #include "core/audit.h"
 #include "core/textdiff.h"
 
+/* A side of a change: a regular file's bytes (at most TEXTDIFF_MAX_BYTES + 1), a symlink's target as a
+ * line, nothing for anything else. Reached without following a symlink anywhere on the path: the real
+ * tree may change while this reads it. */
 static int read_all(int dfd, const char *rel, char **buf, size_t *len)
 {
 	*buf = NULL;
 	*len = 0;
 	if (dfd < 0)
 		return 0;
-	struct stat st;
-	if (fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -1;
-	if (S_ISLNK(st.st_mode)) {
-		char t[PATH_MAX];
-		ssize_t n = readlinkat(dfd, rel, t, sizeof(t) - 1);
-		if (n < 0)
-			return -1;
+	char t[PATH_MAX];
+	ssize_t n = layer_readlink(dfd, rel, t, sizeof(t) - 1);
+	if (n >= 0) {
 		t[n++] = '\n';
 		if (!(*buf = malloc((size_t)n)))
 			return -1;
@@ -39,19 +37,22 @@ static int read_all(int dfd, const char *rel, char **buf, size_t *len)
 		*len = (size_t)n;
 		return 0;
 	}
-	if (!S_ISREG(st.st_mode))
-		return 0;
+	_cleanup_close_ int fd = layer_open_file(dfd, rel);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return errno == EINVAL || errno == ELOOP || errno == EXDEV ? 0 : -1; /* not a file (any more) */
 	size_t cap = (size_t)st.st_size > TEXTDIFF_MAX_BYTES ? TEXTDIFF_MAX_BYTES + 1 : (size_t)st.st_size;
-	_cleanup_close_ int fd = openat(dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || !(*buf = malloc(cap + 1)))
+	if (!(*buf = malloc(cap + 1)))
 		return -1;
 	while (*len < cap) {
-		ssize_t n = read(fd, *buf + *len, cap - *len);
-		if (n < 0)
-			return -1;
-		if (n == 0)
+		ssize_t k = read(fd, *buf + *len, cap - *len);
+		if (k < 0 && errno == EAGAIN)
 			break;
-		*len += (size_t)n;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		*len += (size_t)k;
 	}
 	return 0;
 }

@@ -52,6 +52,17 @@ static bool baseline_key_ok(const char *key, size_t nroots)
 	return *p == ':' && i < nroots && stagefile_rel_ok(p + 1);
 }
 
+/* Baselines, in session.json and in a journal: {"I:rel": ctime_ns}. */
+static int baselines_check(const json_t *baselines, size_t nroots, char *why, size_t cap)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)baselines, key, v)
+		if (!json_is_integer(v) || !baseline_key_ok(key, nroots))
+			return bad(why, cap, "baselines: a bad entry");
+	return 0;
+}
+
 int stagefile_meta_check(const json_t *meta, char *why, size_t cap)
 {
 	if (!json_is_object(meta))
@@ -83,12 +94,7 @@ int stagefile_meta_check(const json_t *meta, char *why, size_t cap)
 	}
 	if (!json_is_object(baselines))
 		return bad(why, cap, "baselines: not an object");
-	const char *key;
-	json_t *v;
-	json_object_foreach ((json_t *)baselines, key, v)
-		if (!json_is_integer(v) || !baseline_key_ok(key, nroots))
-			return bad(why, cap, "baselines: a bad entry");
-	return 0;
+	return baselines_check(baselines, nroots, why, cap);
 }
 
 static const char *const ops[] = {"mkdir", "chmod", "put", "put_over_dir", "delete", "unit", NULL};
@@ -130,12 +136,7 @@ int stagefile_journal_check(const json_t *j, size_t nroots, char *why, size_t ca
 	const json_t *baselines = json_object_get(j, "baselines");
 	if (baselines && !json_is_object(baselines))
 		return bad(why, cap, "baselines: not an object");
-	const char *key;
-	json_t *v;
-	json_object_foreach ((json_t *)baselines, key, v)
-		if (!json_is_integer(v) || !baseline_key_ok(key, nroots))
-			return bad(why, cap, "baselines: a bad entry");
-	return 0;
+	return baselines ? baselines_check(baselines, nroots, why, cap) : 0;
 }
 
 /* Names protected whatever the session recorded: a new `.git` or `.agents` never reaches the real tree. */

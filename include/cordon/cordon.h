@@ -14,6 +14,7 @@
 #define CORDON_CORDON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -106,9 +107,98 @@ CORDON_EXPORT int cordon_policy_allow_degraded(cordon_policy *p, bool on);
 /*
  * Run argv[0] with argv under `policy`, with stdin/stdout/stderr of the caller, and wait for it.
  * Returns the exit status as `cordon run` reports it (the command's status, 128+N, 124, 126, 127),
- * or CORDON_EXIT_FAILURE with `*err` set when the sandbox could not be set up.
+ * or CORDON_EXIT_FAILURE with `*err` set when the sandbox could not be set up. Same as
+ * cordon_run_command() with a command of argv and every default.
  */
 CORDON_EXPORT int cordon_run(const cordon_policy *policy, char *const argv[], struct cordon_error **err);
+
+/* ---- Commands: what to run under a policy, and how ----
+ * Defaults: the caller's current directory, environment and stdio; the default audit log; through
+ * the daemon (`cordon serve`) when one serves this user, else started here. */
+typedef struct cordon_command cordon_command;
+
+/* argv[0] is looked up in the sandbox's PATH. NULL when argv is empty, or on ENOMEM. */
+CORDON_EXPORT cordon_command *cordon_command_new(const char *const argv[]);
+CORDON_EXPORT void cordon_command_free(cordon_command *cmd);
+CORDON_EXPORT int cordon_command_set_cwd(cordon_command *cmd, const char *dir, struct cordon_error **err);
+/* The environment the policy's env rules start from (NULL-terminated "K=V"); default: `environ`. */
+CORDON_EXPORT int cordon_command_set_env(cordon_command *cmd, const char *const envp[], struct cordon_error **err);
+/* The command's stdin, stdout and stderr (dup'd at spawn; the caller keeps its own). -1: closed. */
+CORDON_EXPORT int cordon_command_set_stdio(cordon_command *cmd, int in, int out, int err_fd);
+/* The audit log (docs/audit.md): off, or on into `path` (NULL: the default daily file; "-": the
+ * command's stderr). */
+CORDON_EXPORT int cordon_command_set_audit(cordon_command *cmd, bool on, const char *path, struct cordon_error **err);
+/* Also write the report (JSON, docs/audit.md) to `path`; the result carries it either way. */
+CORDON_EXPORT int cordon_command_set_report(cordon_command *cmd, const char *path, struct cordon_error **err);
+/* Staged mode (docs/staged.md): writes land in session `session` (NULL: a new one). */
+CORDON_EXPORT int cordon_command_set_staged(cordon_command *cmd, const char *session, struct cordon_error **err);
+/* A configuration file the policy was read from: the run is refused when a writable root holds it. */
+CORDON_EXPORT int cordon_command_add_policy_file(cordon_command *cmd, const char *path, struct cordon_error **err);
+
+enum cordon_command_flag {
+	CORDON_COMMAND_VERBOSE = 1, /* the plan and the enforcing layers on stderr */
+	CORDON_COMMAND_EXPLAIN = 2  /* print the plan on stdout and run nothing (exit status 0) */
+};
+CORDON_EXPORT int cordon_command_set_flags(cordon_command *cmd, unsigned flags);
+
+enum cordon_daemon_use {
+	CORDON_DAEMON_AUTO,   /* through the daemon when one answers at the socket, else here */
+	CORDON_DAEMON_NEVER,  /* always here (a cold start) */
+	CORDON_DAEMON_ALWAYS  /* through the daemon, or fail */
+};
+/* `socket`: NULL for $CORDON_SOCKET, else $XDG_RUNTIME_DIR/cordon/cordon.sock. */
+CORDON_EXPORT int cordon_command_set_daemon(cordon_command *cmd, enum cordon_daemon_use use, const char *socket,
+					    struct cordon_error **err);
+
+/* ---- Results ---- */
+typedef struct cordon_result cordon_result;
+
+/* As `cordon run` exits: the command's status, 128+N, 124 (timeout), 125 (see the error), 126, 127. */
+CORDON_EXPORT int cordon_result_exit_status(const cordon_result *r);
+/* The signal that ended the command, or 0. */
+CORDON_EXPORT int cordon_result_signal(const cordon_result *r);
+CORDON_EXPORT bool cordon_result_timed_out(const cordon_result *r);
+/* Exit status 125: what failed (NULL otherwise). Owned by the result. */
+CORDON_EXPORT const struct cordon_error *cordon_result_error(const cordon_result *r);
+
+/* What the policy refused, each target once with its count: what a harness shows its user to ask for
+ * approval. `kind`: "write", "read", "network", "protected", "syscall", ... (docs/audit.md). The
+ * strings are owned by the result. */
+struct cordon_denial {
+	const char *kind;
+	const char *target;
+	unsigned port; /* network denials; else 0 */
+	const char *rule; /* why (may be NULL) */
+	uint64_t count;
+};
+CORDON_EXPORT size_t cordon_result_denial_count(const cordon_result *r);
+CORDON_EXPORT int cordon_result_denial(const cordon_result *r, size_t i, struct cordon_denial *out);
+/* The whole report, as `cordon run --report` writes it (JSON), or NULL. */
+CORDON_EXPORT const char *cordon_result_report(const cordon_result *r);
+CORDON_EXPORT void cordon_result_free(cordon_result *r);
+
+/* ---- Running ----
+ * cordon_run_command() runs and waits. While it waits, the calling thread has SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH blocked and passes them on as `cordon run` does
+ * (the first terminating one to the command, a second one ends the sandbox). `out` may be NULL.
+ * Returns the exit status (125 with *err set when the sandbox could not be set up). */
+CORDON_EXPORT int cordon_run_command(const cordon_policy *policy, const cordon_command *cmd, cordon_result **out,
+				     struct cordon_error **err);
+
+/* cordon_spawn() starts the command and returns at once; the caller waits with cordon_wait() (or
+ * polls cordon_process_fd(), readable once the result is there) and may cordon_kill() meanwhile.
+ * Without a daemon, the sandbox's supervisor is a child process of the caller (forked: it dies with
+ * the caller). A process freed before it was waited for is killed. */
+typedef struct cordon_process cordon_process;
+CORDON_EXPORT int cordon_spawn(const cordon_policy *policy, const cordon_command *cmd, cordon_process **out,
+			       struct cordon_error **err);
+CORDON_EXPORT int cordon_process_fd(const cordon_process *proc);
+/* As if `cordon run` received `sig` (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH).
+ * SIGKILL ends the whole sandbox at once. */
+CORDON_EXPORT int cordon_kill(cordon_process *proc, int sig, struct cordon_error **err);
+/* Waits for the end; *out gets the result (free it). 0, or -1 with *err set. */
+CORDON_EXPORT int cordon_wait(cordon_process *proc, cordon_result **out, struct cordon_error **err);
+CORDON_EXPORT void cordon_process_free(cordon_process *proc);
 
 CORDON_EXPORT const char *cordon_version(void);
 

@@ -25,7 +25,24 @@ struct run_request {
 	 * new one, named on stderr). */
 	bool staged;
 	const char *session;
+	/* When the caller is not the client itself (the daemon runs it for one): whether the client's
+	 * stdin was a terminal whose foreground it owned. RUN_TTY_HERE (0): decide here (tcgetpgrp). */
+	enum run_tty { RUN_TTY_HERE, RUN_TTY_FOREGROUND, RUN_TTY_BACKGROUND } tty;
+	/* A controller polled during the run when `control` is set (the daemon's connection to its
+	 * client). `control` reads what arrived: a signal number to act on as if cordon had received it,
+	 * 0 for nothing, -1 when the client is gone (the sandbox is then killed). */
+	int control_fd;
+	int (*control)(void *ctx);
+	void *control_ctx;
+	/* Bits 0-2: the caller's stdin, stdout, stderr were closed when it started (an fd cordon opened
+	 * since may sit there now: the command must not get it). */
+	unsigned stdio_closed;
+	/* If not NULL: receives the run's report (JSON text, as --report writes it; free it). */
+	char **report_json;
 };
+
+/* A sandbox built ahead of its command (the warm pool, docs/daemon.md). */
+struct backend_prep;
 
 /* `cordon sessions`, `diff`, `commit`, `discard` (docs/staged.md). */
 enum stage_verb { STAGE_LIST, STAGE_GC, STAGE_DIFF, STAGE_COMMIT, STAGE_DISCARD };
@@ -51,6 +68,17 @@ struct cordon_backend {
 	int (*setup)(bool dry_run, struct cordon_error **err);
 	/* A session verb; returns the exit status (0, or 1 when a commit left changes out), or -1. */
 	int (*stage)(const struct stage_request *req, struct cordon_error **err);
+	/* The run, in two halves. `prepare` builds the sandbox for `req` up to its command: policy
+	 * resolved, namespaces, view, lockdown. 1: nothing to run (--explain printed the plan); 0 and *out;
+	 * or -1 with *err set. `start` runs `req`'s command in it (argv, environment, stdio, the report:
+	 * `req` may be another request than the one prepared, after `prepared_for` said yes) and frees
+	 * it; it returns what `run` does. */
+	int (*prepare)(const struct run_request *req, struct backend_prep **out, struct cordon_error **err);
+	/* True when `prep` is still exactly the sandbox `req` would get now, from the current directory
+	 * and environment (the paths re-resolved: a `.git` made since, a new socket, the log's day). */
+	bool (*prepared_for)(struct backend_prep *prep, const struct run_request *req);
+	int (*start)(struct backend_prep *prep, const struct run_request *req, struct cordon_error **err);
+	void (*discard)(struct backend_prep *prep);
 };
 
 extern const struct cordon_backend cordon_backend_linux;

@@ -23,7 +23,7 @@ enum {
 	OPT_MODE = 0x100, OPT_WRITABLE, OPT_PROTECT, OPT_NO_DEFAULT_PROTECT, OPT_DENY_READ, OPT_NO_DEFAULT_DENY_READ,
 	OPT_NETWORK, OPT_ENV, OPT_ENV_KEEP, OPT_ENV_CLEAR, OPT_TIMEOUT, OPT_MEMORY, OPT_MAX_PROCS, OPT_CPU_SECONDS,
 	OPT_FILE_SIZE, OPT_CONFIG, OPT_NO_USER_CONFIG, OPT_ALLOW_DEGRADED, OPT_EXPLAIN, OPT_ALLOW, OPT_DENY,
-	OPT_AUDIT, OPT_NO_AUDIT, OPT_AUDIT_READS, OPT_REPORT, OPT_STAGED, OPT_SESSION,
+	OPT_AUDIT, OPT_NO_AUDIT, OPT_AUDIT_READS, OPT_REPORT, OPT_STAGED, OPT_SESSION, OPT_NO_DAEMON,
 };
 
 static const struct option run_opts[] = {
@@ -55,6 +55,7 @@ static const struct option run_opts[] = {
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"staged", no_argument, NULL, OPT_STAGED},
 	{"session", required_argument, NULL, OPT_SESSION},
+	{"no-daemon", no_argument, NULL, OPT_NO_DAEMON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -140,6 +141,7 @@ struct run_flags {
 	const char *report;
 	bool staged;
 	const char *session;
+	bool no_daemon;
 };
 
 static int parse_opt(struct run_flags *f, int c, const char *arg)
@@ -230,6 +232,9 @@ static int parse_opt(struct run_flags *f, int c, const char *arg)
 	case OPT_SESSION:
 		f->session = arg;
 		return 0;
+	case OPT_NO_DAEMON:
+		f->no_daemon = true;
+		return 0;
 	case 'v':
 		f->verbose = true;
 		return 0;
@@ -318,6 +323,39 @@ static int build_policy(struct run_flags *f, struct cordon_policy *out, struct s
 	return policy_merge(out, &f->p) < 0 ? cerr_set(err, ENOMEM, "out of memory") : 0;
 }
 
+/* Through libcordon: the daemon when one serves this user (and --no-daemon is not given), else here. */
+static int run_it(const struct run_flags *f, const struct cordon_policy *policy, const char *const *argv,
+		  const struct strv *read_files, struct cordon_error **err)
+{
+	cordon_command *cmd = cordon_command_new(argv);
+	if (!cmd)
+		return cli_usage_error("run", "no command given");
+	int rc = 0;
+	unsigned closed = cli_stdio_closed;
+	cordon_command_set_stdio(cmd, closed & 1 ? -1 : 0, closed & 2 ? -1 : 1, closed & 4 ? -1 : 2);
+	cordon_command_set_flags(cmd, (f->verbose ? CORDON_COMMAND_VERBOSE : 0) | (f->explain ? CORDON_COMMAND_EXPLAIN : 0));
+	if (f->no_daemon)
+		rc = cordon_command_set_daemon(cmd, CORDON_DAEMON_NEVER, NULL, err);
+	if (rc == 0 && (f->no_audit || f->audit))
+		rc = cordon_command_set_audit(cmd, !f->no_audit, f->audit, err);
+	if (rc == 0 && f->report)
+		rc = cordon_command_set_report(cmd, f->report, err);
+	if (rc == 0 && f->staged)
+		rc = cordon_command_set_staged(cmd, f->session, err);
+	for (size_t i = 0; rc == 0 && i < read_files->n; i++)
+		rc = cordon_command_add_policy_file(cmd, read_files->v[i], err);
+	int status = CORDON_EXIT_FAILURE;
+	if (rc == 0) {
+		status = cordon_run_command(policy, cmd, NULL, err);
+		if (status == CORDON_EXIT_FAILURE && *err)
+			cli_fail(*err);
+	} else {
+		cli_fail(*err);
+	}
+	cordon_command_free(cmd);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_flags f = {0};
@@ -357,15 +395,8 @@ int cmd_run(int argc, char **argv)
 	if (build_policy(&f, &policy, &read_files, &err) < 0) {
 		status = cli_fail(err);
 	} else {
-		char *none[] = {"true", NULL};
-		struct run_request req = {
-			.policy = &policy, .argv = optind < argc ? argv + optind : none, .environ = environ,
-			.verbose = f.verbose, .explain_only = f.explain, .config_files = &read_files,
-			.audit_path = f.audit, .no_audit = f.no_audit, .report_path = f.report,
-			.staged = f.staged, .session = f.session,
-		};
-		int rc = cordon_backend_linux.run(&req, &err);
-		status = rc < 0 ? cli_fail(err) : rc;
+		const char *none[] = {"true", NULL};
+		status = run_it(&f, &policy, optind < argc ? (const char *const *)argv + optind : none, &read_files, &err);
 	}
 	cordon_error_free(err);
 	policy_release(&policy);

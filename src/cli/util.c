@@ -25,3 +25,5 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	fprintf(stderr, "cordon %s: %s; hint: see `cordon %s --help`\n", verb, buf, verb);
 	return CORDON_EXIT_FAILURE;
 }
+
+unsigned cli_stdio_closed;

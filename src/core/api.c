@@ -4,12 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
 #include "common/error.h"
 #include "build-config.h"
 #include "core/policy.h"
-
-extern char **environ;
 
 CORDON_EXPORT const char *cordon_version(void)
 {
@@ -133,13 +130,4 @@ CORDON_EXPORT int cordon_policy_allow_degraded(cordon_policy *p, bool on)
 	p->allow_degraded = on;
 	p->set |= PF_ALLOW_DEGRADED;
 	return 0;
-}
-
-CORDON_EXPORT int cordon_run(const cordon_policy *policy, char *const argv[], struct cordon_error **err)
-{
-	if (!policy || !argv || !argv[0])
-		return cerr_set(err, EINVAL, "cordon_run: no command"), CORDON_EXIT_FAILURE;
-	struct run_request req = {.policy = policy, .argv = argv, .environ = environ};
-	int rc = cordon_backend_linux.run(&req, err);
-	return rc < 0 ? CORDON_EXIT_FAILURE : rc;
 }

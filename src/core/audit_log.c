@@ -154,6 +154,15 @@ const char *audit_sink_path(const struct audit_sink *s)
 	return s->path;
 }
 
+bool audit_sink_current(const struct audit_sink *s)
+{
+	if (!s->own_fd || !s->path)
+		return true;
+	struct stat a, b;
+	return fstat(s->fd, &a) == 0 && lstat(s->path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	       a.st_nlink == 1;
+}
+
 const struct audit_ctx *audit_sink_ctx(const struct audit_sink *s)
 {
 	return &s->ctx;

@@ -50,6 +50,9 @@ int audit_default_dir(char *out, size_t cap);
 int audit_sink_set_staged(struct audit_sink *s, const char *session);
 /* The file the sink appends to (NULL: stderr or none). */
 const char *audit_sink_path(const struct audit_sink *s);
+/* False when the log file was moved aside or removed since it was opened (a sink kept open ahead, in
+ * the warm pool, would write into a file nobody reads). */
+bool audit_sink_current(const struct audit_sink *s);
 const struct audit_ctx *audit_sink_ctx(const struct audit_sink *s);
 bool audit_sink_logging(const struct audit_sink *s);
 /* The log's own descriptor (not stderr), or -1: a child that will run untrusted code closes it. */

@@ -235,6 +235,11 @@ int config_parse(const char *text, size_t len, const char *origin, struct cordon
 	_cleanup_json_ json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return cerr_set(err, EINVAL, "%s:%d:%d: %s", origin, jerr.line, jerr.column, jerr.text);
+	return config_parse_json(root, origin, out, err);
+}
+
+int config_parse_json(json_t *root, const char *origin, struct cordon_policy *out, struct cordon_error **err)
+{
 	if (!json_is_object(root))
 		return cerr_set(err, EINVAL, "%s: expected a JSON object at the top", origin);
 	struct ctx c = {.origin = origin, .p = out, .err = err};
@@ -245,4 +250,59 @@ int config_parse(const char *text, size_t len, const char *origin, struct cordon
 			return -1;
 	}
 	return 0;
+}
+
+static int dump_list(json_t *o, const char *key, const struct strv *l)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < l->n; i++)
+		if (json_array_append_new(a, json_string(l->v[i])) < 0) {
+			json_decref(a);
+			return -1;
+		}
+	return a ? json_object_set_new(o, key, a) : -1;
+}
+
+json_t *config_dump(const struct cordon_policy *p)
+{
+	_cleanup_json_ json_t *o = json_object();
+	json_t *env = json_object(), *set = json_object(), *lim = json_object();
+	if (!o || !env || !set || !lim || json_object_set_new(o, "env", env) < 0 || json_object_set_new(env, "set", set) < 0 ||
+	    json_object_set_new(o, "limits", lim) < 0)
+		return NULL;
+	int rc = 0;
+	if (p->set & PF_MODE)
+		rc |= json_object_set_new(o, "mode", json_string(policy_mode_name(p->mode)));
+	if (p->set & PF_NETWORK)
+		rc |= json_object_set_new(o, "network", json_string(policy_network_name(p->network)));
+	if ((p->set & PF_WORKSPACE) && p->workspace)
+		rc |= json_object_set_new(o, "workspace", json_string(p->workspace));
+	if (p->set & PF_DEFAULT_PROTECT)
+		rc |= json_object_set_new(o, "default_protect", json_boolean(p->default_protect));
+	if (p->set & PF_DEFAULT_DENY_READ)
+		rc |= json_object_set_new(o, "default_deny_read", json_boolean(p->default_deny_read));
+	if (p->set & PF_ALLOW_DEGRADED)
+		rc |= json_object_set_new(o, "allow_degraded", json_boolean(p->allow_degraded));
+	if (p->set & PF_AUDIT_READS)
+		rc |= json_object_set_new(o, "audit_reads", json_boolean(p->audit_reads));
+	if (p->set & PF_ENV_CLEAR)
+		rc |= json_object_set_new(env, "clear", json_boolean(p->env_clear));
+	rc |= dump_list(o, "writable", &p->writable) | dump_list(o, "protect", &p->protect) |
+	      dump_list(o, "deny_read", &p->deny_read) | dump_list(o, "allow", &p->net_allow) |
+	      dump_list(o, "deny", &p->net_deny) | dump_list(env, "keep", &p->env_keep);
+	/* A name set twice: the later value is the one the command gets, as when the lists merge. */
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		const char *kv = p->env_set.v[i], *eq = strchr(kv, '=');
+		_cleanup_free_ char *name = eq ? strndup(kv, (size_t)(eq - kv)) : NULL;
+		if (!name || json_object_set_new(set, name, json_string(eq + 1)) < 0)
+			return NULL;
+	}
+	for (int i = 0; i < POLICY_NLIMITS; i++) {
+		if (!(p->set & (PF_LIMIT0 << i)))
+			continue;
+		json_t *v = i == CORDON_LIMIT_TIMEOUT_MS ? json_real((double)p->limits[i] / 1000.0)
+							 : json_integer((json_int_t)p->limits[i]);
+		rc |= json_object_set_new(lim, policy_limit_name((enum cordon_limit)i), v);
+	}
+	return rc ? NULL : steal_ptr(&o);
 }

@@ -18,4 +18,11 @@
 int config_parse(const char *text, size_t len, const char *origin, struct cordon_policy *out,
 		 struct cordon_error **err);
 
+/* The policy as a configuration file that config_parse() reads back into the same policy: only the
+ * settings it sets, every list (the daemon protocol carries policies this way). NULL on ENOMEM. */
+struct json_t;
+struct json_t *config_dump(const struct cordon_policy *p);
+/* config_parse() over a parsed document (`root` is not consumed). */
+int config_parse_json(struct json_t *root, const char *origin, struct cordon_policy *out, struct cordon_error **err);
+
 #endif

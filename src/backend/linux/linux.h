@@ -28,7 +28,19 @@ enum sync_type {
 	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status` */
 	SYNC_VIEW,       /* init -> parent, before READY: `code` staged overlays' roots (O_PATH), from the
 			  * `status`-th overlay of the plan on (the audit observer reads file states there) */
+	SYNC_RUN,        /* parent -> init, after READY: the command. SCM_RIGHTS carries a sealed memfd
+			  * (u32 argc, u32 envc, then cwd, argv and envp as NUL-terminated strings) and the
+			  * client's stdin, stdout and stderr, each when its RUN_STD* bit is in `status` */
 };
+
+/* SYNC_RUN.status bits. */
+enum {
+	RUN_STDIN = 1, RUN_STDOUT = 2, RUN_STDERR = 4, /* these stdio fds travel (in this order) */
+	RUN_PTY = 8,         /* the command's stdin is the pty init opened */
+	RUN_PTY_STDOUT = 16, /* and its stdout */
+	RUN_PTY_STDERR = 32, /* and its stderr */
+};
+#define RUN_MAX_BYTES (64u << 20)
 
 struct sync_msg {
 	uint32_t version;
@@ -44,13 +56,7 @@ struct sync_msg {
 struct lx_child {
 	const struct plan *plan;
 	const struct cordon_policy *policy;
-	char *const *argv;
-	char **envp;
-	const char *cwd;
 	int sync_fd;
-	bool use_pty;         /* stdin is a terminal: give the command a pty of its own */
-	bool pty_stdout;      /* stdout is that terminal too */
-	bool pty_stderr;
 	int landlock_abi;     /* 0: not applied (full-access, or degraded by request) */
 	int cap_last;
 	uint64_t nproc_rlimit; /* RLIMIT_NPROC to set inside the user namespace (no cgroup), or 0 */

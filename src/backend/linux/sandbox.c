@@ -9,6 +9,7 @@
  * sync socket and the process exits (sync_fail).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -41,6 +43,9 @@ static void fail(int fd, struct cordon_error *err)
 static int open_pty(int *master, int *slave, const struct winsize *ws, struct cordon_error **err)
 {
 	*master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* Full-access keeps the host's /dev: its devpts is reached through /dev/ptmx. */
+	if (*master < 0 && errno == EACCES)
+		*master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (*master < 0)
 		return cerr_sys(err, errno, "open the sandbox's /dev/pts/ptmx");
 	int unlock = 0;
@@ -54,8 +59,65 @@ static int open_pty(int *master, int *slave, const struct winsize *ws, struct co
 	return 0;
 }
 
+/* What SYNC_RUN brings: the command, and the client's stdio. */
+struct command {
+	char *buf;  /* the memfd's bytes; the vectors point into it */
+	char *cwd;
+	char **argv;
+	char **envp;
+	int stdio[3];
+	unsigned flags;
+};
+
+/* Reads the memfd of a SYNC_RUN (cordon's own supervisor wrote it: checked all the same). */
+static int read_command(int mfd, struct command *cmd, struct cordon_error **err)
+{
+	struct stat st;
+	if (fstat(mfd, &st) < 0 || st.st_size < 8 || (uint64_t)st.st_size > RUN_MAX_BYTES)
+		return cerr_set(err, EPROTO, "the command for the sandbox is malformed");
+	size_t len = (size_t)st.st_size;
+	if (!(cmd->buf = malloc(len + 1)))
+		return cerr_set(err, ENOMEM, "out of memory");
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(mfd, cmd->buf + got, len - got, (off_t)got);
+		if (n <= 0)
+			return cerr_sys(err, n < 0 ? errno : EPROTO, "read the command");
+		got += (size_t)n;
+	}
+	cmd->buf[len] = '\0';
+	uint32_t n[2];
+	memcpy(n, cmd->buf, sizeof(n));
+	if (n[0] == 0 || n[0] > len || n[1] > len)
+		return cerr_set(err, EPROTO, "the command for the sandbox is malformed");
+	cmd->argv = calloc((size_t)n[0] + 1, sizeof(char *));
+	cmd->envp = calloc((size_t)n[1] + 1, sizeof(char *));
+	if (!cmd->argv || !cmd->envp)
+		return cerr_set(err, ENOMEM, "out of memory");
+	char *p = cmd->buf + sizeof(n), *end = cmd->buf + len;
+	size_t total = 1 + (size_t)n[0] + (size_t)n[1];
+	for (size_t i = 0; i < total; i++) {
+		char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+		if (!nul)
+			return cerr_set(err, EPROTO, "the command for the sandbox is malformed");
+		if (i == 0)
+			cmd->cwd = p;
+		else if (i <= n[0])
+			cmd->argv[i - 1] = p;
+		else
+			cmd->envp[i - 1 - n[0]] = p;
+		p = nul + 1;
+	}
+	return 0;
+}
+
+static int above_stdio(int fd)
+{
+	return fd >= 0 && fd <= 2 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : fd;
+}
+
 /* The command's side of the fork: session, terminal, fds, directory, exec. */
-__attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave)
+__attribute__((noreturn)) static void exec_command(struct lx_child *c, struct command *cmd, int slave)
 {
 	struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXEC_FAILED};
 	/* cordon answers for the signals it forwards: the command starts with their default action,
@@ -71,9 +133,22 @@ __attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave
 	 * the user's terminal with TIOCSTI (the seccomp filter refuses TIOCSTI too). */
 	if (setsid() < 0)
 		goto fail;
-	if (slave >= 0) {
-		if (ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
-		    (c->pty_stdout && dup2(slave, 1) < 0) || (c->pty_stderr && dup2(slave, 2) < 0))
+	/* The client's stdio (closed where the client's was closed). Whatever landed on 0, 1 or 2
+	 * (when the supervisor started with one of them closed) moves up first. */
+	c->sync_fd = above_stdio(c->sync_fd);
+	slave = above_stdio(slave);
+	for (int i = 0; i < 3; i++)
+		cmd->stdio[i] = above_stdio(cmd->stdio[i]);
+	for (int i = 0; i < 3; i++) {
+		if (cmd->stdio[i] < 0)
+			close(i);
+		else if (cmd->stdio[i] != i && dup2(cmd->stdio[i], i) < 0)
+			goto fail;
+	}
+	if (cmd->flags & RUN_PTY) {
+		if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
+		    ((cmd->flags & RUN_PTY_STDOUT) && dup2(slave, 1) < 0) ||
+		    ((cmd->flags & RUN_PTY_STDERR) && dup2(slave, 2) < 0))
 			goto fail;
 	}
 	/* Only stdio is inherited; the sync socket stays open until execve succeeds. */
@@ -82,17 +157,17 @@ __attribute__((noreturn)) static void exec_command(struct lx_child *c, int slave
 			if (fd != c->sync_fd)
 				close(fd);
 	}
-	if (chdir(c->cwd) < 0) {
-		snprintf(m.text, sizeof(m.text), "working directory `%s`", c->cwd);
+	if (chdir(cmd->cwd) < 0) {
+		snprintf(m.text, sizeof(m.text), "working directory `%s`", cmd->cwd);
 		m.status = 1;
 		goto fail;
 	}
-	environ = c->envp;
-	execvp(c->argv[0], c->argv);
+	environ = cmd->envp;
+	execvp(cmd->argv[0], cmd->argv);
 fail:
 	m.code = errno;
 	if (!m.text[0])
-		snprintf(m.text, sizeof(m.text), "%s", c->argv[0]);
+		snprintf(m.text, sizeof(m.text), "%s", cmd->argv[0]);
 	sync_send(c->sync_fd, &m, NULL, 0);
 	_exit(m.status ? CORDON_EXIT_FAILURE : m.code == ENOENT ? CORDON_EXIT_NOT_FOUND : CORDON_EXIT_CANNOT_EXEC);
 }
@@ -185,9 +260,19 @@ void lx_child_main(struct lx_child *c)
 	bool transparent = false;
 	if (c->net_rules && lx_netproxy_listen(c->net_rules, net, &transparent, &err) < 0)
 		fail(fd, err);
+	/* A pty for the command, made now (the lockdown below would refuse it later); it gets it only
+	 * when the client turns out to be at a terminal. Without one (full-access sees the host's /dev,
+	 * whose ptmx a user namespace may not open), a command at a terminal is refused then. */
 	int master = -1, slave = -1;
-	if (c->use_pty && open_pty(&master, &slave, &go.ws, &err) < 0)
-		fail(fd, err);
+	if (open_pty(&master, &slave, &go.ws, &err) < 0) {
+		cordon_error_free(err);
+		err = NULL;
+		if (master >= 0)
+			close(master);
+		if (slave >= 0)
+			close(slave);
+		master = slave = -1;
+	}
 	if (lx_set_rlimits(c, &err) < 0)
 		fail(fd, err);
 
@@ -226,14 +311,29 @@ void lx_child_main(struct lx_child *c)
 		if (net[i] >= 0)
 			close(net[i]);
 
-	pid_t cmd = fork();
-	if (cmd < 0) {
+	/* Built: wait for the command (at once in a cold run; when a request comes in the warm pool).
+	 * EOF means the supervisor dropped this sandbox. */
+	struct sync_msg run;
+	int rfds[SYNC_MAX_FDS];
+	if (sync_recv(fd, &run, rfds) < 0 || run.type != SYNC_RUN || rfds[0] < 0)
+		_exit(CORDON_EXIT_FAILURE);
+	struct command cmd = {.flags = (unsigned)run.status};
+	for (int i = 0, k = 1; i < 3; i++)
+		cmd.stdio[i] = (cmd.flags & (RUN_STDIN << i)) ? rfds[k++] : -1;
+	if (read_command(rfds[0], &cmd, &err) < 0)
+		fail(fd, err);
+	close(rfds[0]);
+	pid_t pid = fork();
+	if (pid < 0) {
 		cerr_sys(&err, errno, "fork the command");
 		fail(fd, err);
 	}
-	if (cmd == 0)
-		exec_command(c, slave);
+	if (pid == 0)
+		exec_command(c, &cmd, slave);
 	if (slave >= 0)
 		close(slave);
-	init_loop(c, cmd, &set);
+	for (int i = 0; i < 3; i++)
+		if (cmd.stdio[i] >= 0)
+			close(cmd.stdio[i]);
+	init_loop(c, pid, &set);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -155,6 +156,7 @@ struct loop {
 	struct timespec keys[2];     /* pty mode: when the last two keyboard interrupts came */
 	struct cordon_error **err;
 	bool verbose;
+	const struct run_request *ctl; /* its control fd is polled while `ctl` is set */
 };
 
 static void on_sync(struct loop *l)
@@ -220,40 +222,57 @@ static bool key_burst(struct loop *l)
 	return burst;
 }
 
+static void handle_signal(struct loop *l, int sig)
+{
+	if (sig == SIGCHLD)
+		return;
+	if (sig == SIGWINCH) {
+		if (l->pty)
+			pty_relay_winch(l->pty);
+		return;
+	}
+	/* On a pty, Ctrl-C and Ctrl-\ go to the sandbox's terminal as keys (its foreground job gets
+	 * them, as at any terminal); an interactive shell inside sees many. Three within
+	 * KEY_BURST_MS mean the user wants out: everything is killed. */
+	if (l->pty && (sig == SIGINT || sig == SIGQUIT)) {
+		pty_relay_interrupt(l->pty, sig);
+		if (key_burst(l)) {
+			l->term_sig = sig;
+			escalate(l);
+		}
+		return;
+	}
+	/* The first terminating signal goes to the command, which may clean up; a second one (a
+	 * second Ctrl-C), or TERM_GRACE_MS without an end, kills everything. */
+	if (terminating(sig) && l->term_sig) {
+		escalate(l);
+		return;
+	}
+	if (terminating(sig)) {
+		l->term_sig = sig;
+		clock_gettime(CLOCK_MONOTONIC, &l->term_at);
+	}
+	kill(l->init, sig);
+}
+
 static void on_signal(struct loop *l)
 {
 	struct signalfd_siginfo si;
-	while (read(l->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-		int sig = (int)si.ssi_signo;
-		if (sig == SIGCHLD)
-			continue;
-		if (sig == SIGWINCH) {
-			if (l->pty)
-				pty_relay_winch(l->pty);
-			continue;
-		}
-		/* On a pty, Ctrl-C and Ctrl-\ go to the sandbox's terminal as keys (its foreground job gets
-		 * them, as at any terminal); an interactive shell inside sees many. Three within
-		 * KEY_BURST_MS mean the user wants out: everything is killed. */
-		if (l->pty && (sig == SIGINT || sig == SIGQUIT)) {
-			pty_relay_interrupt(l->pty, sig);
-			if (key_burst(l)) {
-				l->term_sig = sig;
-				escalate(l);
-			}
-			continue;
-		}
-		/* The first terminating signal goes to the command, which may clean up; a second one (a
-		 * second Ctrl-C), or TERM_GRACE_MS without an end, kills everything. */
-		if (terminating(sig) && l->term_sig) {
-			escalate(l);
-			continue;
-		}
-		if (terminating(sig)) {
-			l->term_sig = sig;
-			clock_gettime(CLOCK_MONOTONIC, &l->term_at);
-		}
-		kill(l->init, sig);
+	while (read(l->sig_fd, &si, sizeof(si)) == sizeof(si))
+		handle_signal(l, (int)si.ssi_signo);
+}
+
+/* The daemon's client: a signal it forwards, or its going away (nothing may run for nobody). */
+static void on_control(struct loop *l)
+{
+	int sig = l->ctl->control(l->ctl->control_ctx);
+	if (sig > 0) {
+		handle_signal(l, sig);
+		return;
+	}
+	if (sig < 0) {
+		l->ctl = NULL;
+		kill(l->init, SIGKILL);
 	}
 }
 
@@ -284,6 +303,11 @@ static int event_loop(struct loop *l)
 			i_timer = n;
 			pfd[n++] = (struct pollfd){.fd = l->timer_fd, .events = POLLIN};
 		}
+		int i_ctl = -1;
+		if (l->ctl) {
+			i_ctl = n;
+			pfd[n++] = (struct pollfd){.fd = l->ctl->control_fd, .events = POLLIN};
+		}
 		int i_broker = n;
 		if (l->broker)
 			n += broker_fds(l->broker, pfd + n);
@@ -313,6 +337,8 @@ static int event_loop(struct loop *l)
 			on_signal(l);
 		if (i_sync >= 0 && pfd[i_sync].revents)
 			on_sync(l);
+		if (i_ctl >= 0 && pfd[i_ctl].revents)
+			on_control(l);
 		if (i_timer >= 0 && pfd[i_timer].revents) {
 			l->timed_out = true;
 			kill(l->init, SIGKILL);
@@ -434,71 +460,6 @@ struct outcome {
 	bool timed_out;
 };
 
-static int supervise(struct lx_child *c, const struct cordon_policy *p, int parent_fd, pid_t init,
-		     const char *cgroups, struct lx_netproxy *np, struct observer *obs, struct audit_sink *sink,
-		     struct outcome *oc, struct cordon_error **err)
-{
-	const struct plan *plan = c->plan;
-	struct loop l = {.init = init, .sync_fd = parent_fd, .sig_fd = -1, .timer_fd = -1, .result = -1, .err = err,
-			 .verbose = c->verbose, .observer = obs};
-	int status = -1, master = -1;
-	sigset_t set;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_LEN(watched); i++)
-		sigaddset(&set, watched[i]);
-	if ((l.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
-		cerr_sys(err, errno, "signalfd");
-		goto kill_init;
-	}
-	/* The broker watches the guarded directories before the command can touch them. */
-	if (c->filter != LX_FILTER_PLAIN && !(l.broker = broker_new(plan, obs, err)))
-		goto kill_init;
-	struct sync_msg go = {.version = SYNC_VERSION, .type = SYNC_GO};
-	if (c->use_pty)
-		ioctl(0, TIOCGWINSZ, &go.ws);
-	/* Into the cgroup before init starts anything: every descendant is counted. */
-	if (cgroups && lx_cgroup_enter(cgroups, init, err) < 0)
-		goto kill_init;
-	if (write_id_maps(init, err) < 0 || sync_send(parent_fd, &go, NULL, 0) < 0) {
-		cerr_prefix(err, "set up the user namespace");
-		goto kill_init;
-	}
-	if (await_ready(&l, parent_fd, &master, np, sink, err) < 0)
-		goto kill_init;
-	if (p->limits[CORDON_LIMIT_TIMEOUT_MS] && (l.timer_fd = make_timer(p->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
-		goto kill_init;
-	if (master >= 0) {
-		l.pty = pty_relay_new(steal_fd(&master));
-		pty_enter_raw();
-	}
-	status = event_loop(&l);
-	if (l.pty) {
-		pty_leave_raw();
-		pty_relay_free(l.pty);
-	}
-	oc->signal = l.signal;
-	oc->timed_out = l.timed_out;
-	goto out;
-kill_init:
-	kill(init, SIGKILL);
-	waitpid(init, NULL, 0);
-out:
-	/* Everything in the sandbox is gone: nothing more can connect. The proxy's last records and its
-	 * denials go in before the `end` record, on every path. */
-	lx_netproxy_stop(np);
-	lx_netproxy_collect(np, sink);
-	if (master >= 0)
-		close(master);
-	if (l.sig_fd >= 0)
-		close(l.sig_fd);
-	broker_free(l.broker);
-	if (l.timer_fd >= 0)
-		close(l.timer_fd);
-	if (l.sync_fd >= 0)
-		close(l.sync_fd);
-	return status;
-}
-
 static bool has_deny_read(const struct plan *plan)
 {
 	for (size_t i = 0; i < plan->nops; i++)
@@ -534,22 +495,20 @@ static void layer_names(const struct plan *plan, const struct lx_child *c, bool 
 	v[n] = NULL;
 }
 
-static void cleanup_observer(struct observer **o)
-{
-	observer_free(*o);
-}
-
-/* Writes the report (whole or not at all); says on stderr when it cannot. */
-static void write_report(const struct run_request *req, struct audit_sink *sink, int exit_status,
-			 const struct outcome *oc, int64_t wall, const char *error)
+/* Writes the report (whole or not at all) where --report said, and hands it to the caller who asked
+ * for it (the daemon's client); says on stderr when it cannot. */
+static void emit_report(const struct run_request *req, struct audit_sink *sink, int exit_status,
+			const struct outcome *oc, int64_t wall, const char *error)
 {
 	_cleanup_free_ char *report = audit_sink_report(sink, exit_status, oc->signal, oc->timed_out, wall, error);
 	struct cordon_error *err = NULL;
 	if (!report)
 		fprintf(stderr, "cordon: out of memory writing the report\n");
-	else if (audit_write_file_atomic(req->report_path, report, &err) < 0)
+	else if (req->report_path && audit_write_file_atomic(req->report_path, report, &err) < 0)
 		fprintf(stderr, "cordon: %s\n", err && err->message ? err->message : "cannot write the report");
 	cordon_error_free(err);
+	if (req->report_json)
+		*req->report_json = steal_ptr(&report);
 }
 
 /* After the run: the file changes, the `end` record, and the denials (report or stderr). */
@@ -575,101 +534,12 @@ static void audit_end_of_run(const struct run_request *req, struct audit_sink *s
 	if (audit_sink_lost(sink))
 		fprintf(stderr, "cordon: warning: %lu audit records could not be written to %s\n", audit_sink_lost(sink),
 			audit_sink_path(sink) ? audit_sink_path(sink) : "stderr");
-	if (!req->report_path) {
+	if (!req->report_path)
 		audit_sink_print_denials(sink, stderr);
+	if (!req->report_path && !req->report_json)
 		return;
-	}
-	write_report(req, sink, exit_status, oc, wall, status < 0 && failure ? failure->message : NULL);
+	emit_report(req, sink, exit_status, oc, wall, status < 0 && failure ? failure->message : NULL);
 	*reported = true;
-}
-
-static int run_plan(const struct run_request *req, const struct plan *plan, const char *cwd, char **envp,
-		    struct audit_sink *sink, bool *reported, struct cordon_error **err)
-{
-	const struct cordon_policy *p = req->policy;
-	struct lx_child c = {
-		.plan = plan, .policy = p, .argv = req->argv, .envp = envp, .cwd = cwd,
-		.cap_last = lx_cap_last(), .verbose = req->verbose, .audit_fd = audit_sink_fd(sink),
-	};
-	if (check_layers(p, plan, &c, err) < 0)
-		return -1;
-	__attribute__((cleanup(lx_netproxy_freep))) struct lx_netproxy *np = NULL;
-	if (plan->proxy) {
-		if (lx_netproxy_new(p, &np, err) < 0)
-			return -1;
-		c.net_rules = lx_netproxy_allowlist(np);
-	}
-	_cleanup_free_ char *cgroups = NULL;
-	if (plan_limits(p, &c, &cgroups, err) < 0)
-		return -1;
-	__attribute__((cleanup(cleanup_observer))) struct observer *obs = NULL;
-	if (!req->no_audit) {
-		if (!(obs = observer_new(plan, p, sink)))
-			return cerr_set(err, ENOMEM, "out of memory");
-		c.filter = p->audit_reads && has_deny_read(plan) ? LX_FILTER_OBSERVE_READS : LX_FILTER_OBSERVE;
-	} else {
-		c.filter = plan->fs_restricted && plan->nguarded ? LX_FILTER_BROKER : LX_FILTER_PLAIN;
-	}
-	/* A pty (and the user's terminal in raw mode) only when cordon owns the terminal's foreground:
-	 * started in the background (`cordon run ... &`), changing the terminal would stop it (SIGTTOU). */
-	c.use_pty = isatty(0) == 1 && tcgetpgrp(0) == getpgrp();
-	c.pty_stdout = c.use_pty && isatty(1) == 1;
-	c.pty_stderr = c.use_pty && isatty(2) == 1;
-
-	/* On record before anything runs: the command, the policy and what enforces it. */
-	const char *layers[16];
-	char ll[32];
-	layer_names(plan, &c, cgroups != NULL, layers, ll, sizeof(ll));
-	char *start = audit_start(audit_sink_ctx(sink), audit_now_ms(), CORDON_VERSION, req->argv, cwd, getuid(), p,
-				  plan->proxy ? CORDON_NETWORK_PROXY : plan->new_netns ? CORDON_NETWORK_OFF : CORDON_NETWORK_ON,
-				  layers);
-	if (!start && audit_sink_logging(sink))
-		return cerr_set(err, ENOMEM, "out of memory building the audit log's start record");
-	audit_sink_write(sink, start);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct outcome oc = {0};
-
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		cerr_sys(err, errno, "socketpair");
-		audit_end_of_run(req, sink, obs, -1, &oc, &t0, reported, *err);
-		return -1;
-	}
-	/* Signals are read from a signalfd; block them before the clone so none is lost. */
-	sigset_t set, old;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_LEN(watched); i++)
-		sigaddset(&set, watched[i]);
-	sigprocmask(SIG_BLOCK, &set, &old);
-
-	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-			      CLONE_NEWCGROUP | SIGCHLD;
-	if (plan->new_netns)
-		flags |= CLONE_NEWNET;
-	fflush(NULL);
-	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
-	if (pid < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		clone_error(e, err);
-		audit_end_of_run(req, sink, obs, -1, &oc, &t0, reported, *err);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		c.sync_fd = sv[1];
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		lx_child_main(&c);
-	}
-	close(sv[1]);
-	int status = supervise(&c, p, sv[0], pid, cgroups, np, obs, sink, &oc, err);
-	lx_cgroup_remove(cgroups);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	audit_end_of_run(req, sink, obs, status, &oc, &t0, reported, *err);
-	return status;
 }
 
 /* A configuration file the command could have written is no policy: refuse it. */
@@ -692,11 +562,6 @@ static int check_config_files(const struct run_request *req, const struct resolv
 		}
 	}
 	return 0;
-}
-
-static void cleanup_sink(struct audit_sink **s)
-{
-	audit_sink_close(*s);
 }
 
 /* What of the audit log the view keeps read-only: its directory for the daily files, else the file. */
@@ -755,91 +620,410 @@ static void report_failure(const struct run_request *req, struct audit_sink *sin
 		return;
 	}
 	struct outcome oc = {0};
-	write_report(req, sink ? sink : tmp, CORDON_EXIT_FAILURE, &oc, 0, e && e->message ? e->message : "failed");
+	emit_report(req, sink ? sink : tmp, CORDON_EXIT_FAILURE, &oc, 0, e && e->message ? e->message : "failed");
 	audit_sink_close(tmp);
 }
 
-static int lx_run(const struct run_request *req, struct cordon_error **err)
-{
+/*
+ * A sandbox built up to its command: everything `cordon run` does before it needs the command's own
+ * data (argv, environment, stdio, terminal). A cold run builds one and starts it at once; the daemon
+ * builds them ahead for a policy and starts one when a request with that policy comes (docs/daemon.md).
+ */
+struct backend_prep {
 	struct resolved r;
-	struct plan plan = {0};
-	int status = -1;
-	__attribute__((cleanup(stage_closep))) struct stage *stage = NULL; /* staged: the session, locked */
-	bool reported = false;
-	/* A previous run's report must not pass for this one's. */
-	if (req->report_path && !req->explain_only && unlink(req->report_path) < 0 && errno != ENOENT)
-		return cerr_sys(err, errno, "--report `%s`: remove the previous report", req->report_path);
-	/* Every run is on record, or does not run: the log is opened before anything else. */
-	__attribute__((cleanup(cleanup_sink))) struct audit_sink *sink = NULL;
-	if (!req->explain_only && audit_sink_open(req->audit_path, !req->no_audit, &sink, err) < 0) {
-		if (req->report_path)
-			report_failure(req, NULL, *err);
-		return -1;
-	}
+	struct plan plan;
+	char *plan_text;  /* the plan as --explain prints it: what a later request must still compile to */
+	int64_t day;      /* when it was built (UTC days): the default audit log is one file a day */
+	struct stage *stage;
+	struct audit_sink *sink;
+	struct lx_netproxy *np;
+	char *cgroups;
+	struct observer *obs;
+	struct lx_child c;
+	struct loop l;
+	int master;       /* the pty init opened; the command gets it when the client is at a terminal */
+	sigset_t old;     /* the signal mask before the watched signals were blocked */
+	bool masked;
+	bool reported;    /* the report is written (or its place was what was refused) */
+};
+
+/* What the pooled re-check and a cold start both do: the policy against the machine as it is now. */
+static int resolve_plan(const struct run_request *req, struct audit_sink *sink, struct resolved *r, struct plan *plan,
+			struct stage **stage, struct cordon_error **err)
+{
 	char audit_path[PATH_MAX];
 	bool protect_audit = audit_target(req, sink, audit_path, sizeof(audit_path)) == 0;
-	memset(&r, 0, sizeof(r));
-	if (lx_resolve(req->policy, protect_audit ? audit_path : NULL, &r, err) < 0 || check_config_files(req, &r, err) < 0)
-		goto out;
-	if (req->report_path && check_report_path(req, &r, err) < 0) {
-		reported = true; /* not there: that place is what was refused */
-		goto out;
-	}
+	if (lx_resolve(req->policy, protect_audit ? audit_path : NULL, r, err) < 0)
+		return -1;
 	/* The staged sessions are cordon's own state: out of every command's reach (made first when this
 	 * run stages, so that it is hidden, and recorded as protected, from the first run on). */
 	char sessions[PATH_MAX];
 	if (req->staged && !req->explain_only) {
 		int sfd = state_dir_open("sessions", "sessions", sessions, sizeof(sessions), err);
 		if (sfd < 0)
-			goto out;
+			return -1;
 		close(sfd);
 	}
-	if (stage_base_path(sessions, sizeof(sessions)) == 0 && lx_resolve_hide(&r, sessions, "sessions directory", err) < 0)
-		goto out;
-	if (req->staged && stage_for_run(req, &r, &stage, err) < 0)
-		goto out;
+	if (stage_base_path(sessions, sizeof(sessions)) == 0 && lx_resolve_hide(r, sessions, "sessions directory", err) < 0)
+		return -1;
+	if (req->staged && stage_for_run(req, r, stage, err) < 0)
+		return -1;
 	/* The harness learns the session's name from the report too (a generated one is on stderr). */
-	if (stage && sink && audit_sink_set_staged(sink, stage->name) < 0) {
-		cerr_set(err, ENOMEM, "out of memory");
-		goto out;
+	if (*stage && sink && audit_sink_set_staged(sink, (*stage)->name) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	return plan_compile(r, plan, err);
+}
+
+/* The request's own files: the previous report gone, the report's and the config files' places. */
+static int check_request(const struct run_request *req, const struct resolved *r, bool *reported,
+			 struct cordon_error **err)
+{
+	/* A previous run's report must not pass for this one's. */
+	if (req->report_path && unlink(req->report_path) < 0 && errno != ENOENT)
+		return cerr_sys(err, errno, "--report `%s`: remove the previous report", req->report_path);
+	if (check_config_files(req, r, err) < 0)
+		return -1;
+	if (req->report_path && check_report_path(req, r, err) < 0) {
+		*reported = true; /* not there: that place is what was refused */
+		return -1;
 	}
-	if (plan_compile(&r, &plan, err) < 0)
-		goto out;
-	if (req->verbose || req->explain_only) {
-		_cleanup_free_ char *text = plan_describe(&plan);
-		fprintf(req->explain_only ? stdout : stderr, "%s", text ? text : "");
-		FILE *out = req->explain_only ? stdout : stderr;
-		for (size_t i = 0; plan.proxy && i < req->policy->net_allow.n; i++)
-			fprintf(out, "allow %s\n", req->policy->net_allow.v[i]);
-		for (size_t i = 0; plan.proxy && i < req->policy->net_deny.n; i++)
-			fprintf(out, "deny %s\n", req->policy->net_deny.v[i]);
-		fprintf(out, "landlock abi: %d\ncwd: %s\n", lx_landlock_abi(), r.cwd);
-		if (req->explain_only) {
-			status = 0;
-			goto out;
+	return 0;
+}
+
+static void print_plan(const struct run_request *req, const struct backend_prep *x)
+{
+	FILE *out = req->explain_only ? stdout : stderr;
+	fprintf(out, "%s", x->plan_text ? x->plan_text : "");
+	for (size_t i = 0; x->plan.proxy && i < req->policy->net_allow.n; i++)
+		fprintf(out, "allow %s\n", req->policy->net_allow.v[i]);
+	for (size_t i = 0; x->plan.proxy && i < req->policy->net_deny.n; i++)
+		fprintf(out, "deny %s\n", req->policy->net_deny.v[i]);
+	fprintf(out, "landlock abi: %d\ncwd: %s\n", lx_landlock_abi(), x->r.cwd);
+}
+
+/* Ends what the sandbox left: init (and with it every process inside), the fds, the cgroup. */
+static void prep_teardown(struct backend_prep *x)
+{
+	if (x->l.init > 0) {
+		kill(x->l.init, SIGKILL);
+		waitpid(x->l.init, NULL, 0);
+		x->l.init = 0;
+	}
+	lx_netproxy_stop(x->np);
+	int *fds[] = {&x->master, &x->l.sig_fd, &x->l.timer_fd, &x->l.sync_fd};
+	for (size_t i = 0; i < ARRAY_LEN(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
 		}
+	broker_free(x->l.broker);
+	x->l.broker = NULL;
+	lx_cgroup_remove(x->cgroups);
+	free(x->cgroups);
+	x->cgroups = NULL;
+	if (x->masked)
+		sigprocmask(SIG_SETMASK, &x->old, NULL);
+	x->masked = false;
+}
+
+static void lx_discard(struct backend_prep *x)
+{
+	if (!x)
+		return;
+	prep_teardown(x);
+	observer_free(x->obs);
+	lx_netproxy_free(x->np);
+	audit_sink_close(x->sink);
+	stage_close(x->stage);
+	plan_release(&x->plan);
+	resolved_release(&x->r);
+	free(x->plan_text);
+	free(x);
+}
+
+static void discardp(struct backend_prep **x)
+{
+	lx_discard(*x);
+}
+
+/* Clones the sandbox init and takes it through setup to READY: namespaces, id maps, cgroup, view,
+ * lockdown. The broker, the proxy and the observer are live from here on. */
+static int build_sandbox(struct backend_prep *x, struct cordon_error **err)
+{
+	struct loop *l = &x->l;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return cerr_sys(err, errno, "socketpair");
+	/* Signals are read from a signalfd; block them before the clone so none is lost. */
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_LEN(watched); i++)
+		sigaddset(&set, watched[i]);
+	sigprocmask(SIG_BLOCK, &set, &x->old);
+	x->masked = true;
+	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+			      CLONE_NEWCGROUP | SIGCHLD;
+	if (x->plan.new_netns)
+		flags |= CLONE_NEWNET;
+	fflush(NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return clone_error(e, err);
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		x->c.sync_fd = sv[1];
+		sigprocmask(SIG_SETMASK, &x->old, NULL);
+		lx_child_main(&x->c);
+	}
+	close(sv[1]);
+	l->init = pid;
+	l->sync_fd = sv[0];
+	if ((l->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return cerr_sys(err, errno, "signalfd");
+	/* The broker watches the guarded directories before the command can touch them. */
+	if (x->c.filter != LX_FILTER_PLAIN && !(l->broker = broker_new(&x->plan, x->obs, err)))
+		return -1;
+	/* Into the cgroup before init starts anything: every descendant is counted. */
+	if (x->cgroups && lx_cgroup_enter(x->cgroups, pid, err) < 0)
+		return -1;
+	struct sync_msg go = {.version = SYNC_VERSION, .type = SYNC_GO};
+	if (write_id_maps(pid, err) < 0 || sync_send(l->sync_fd, &go, NULL, 0) < 0)
+		return cerr_prefix(err, "set up the user namespace"), -1;
+	return await_ready(l, l->sync_fd, &x->master, x->np, x->sink, err);
+}
+
+/* The `start` record: the command, the policy and what enforces it, on record before it runs. */
+static int record_start(const struct run_request *req, struct backend_prep *x, struct cordon_error **err)
+{
+	const char *layers[16];
+	char ll[32];
+	const struct plan *plan = &x->plan;
+	layer_names(plan, &x->c, x->cgroups != NULL, layers, ll, sizeof(ll));
+	char *start = audit_start(audit_sink_ctx(x->sink), audit_now_ms(), CORDON_VERSION, req->argv, x->r.cwd, getuid(),
+				  req->policy,
+				  plan->proxy ? CORDON_NETWORK_PROXY : plan->new_netns ? CORDON_NETWORK_OFF : CORDON_NETWORK_ON,
+				  layers);
+	if (!start && audit_sink_logging(x->sink))
+		return cerr_set(err, ENOMEM, "out of memory building the audit log's start record");
+	audit_sink_write(x->sink, start);
+	return 0;
+}
+
+static int lx_prepare(const struct run_request *req, struct backend_prep **out, struct cordon_error **err)
+{
+	const struct cordon_policy *p = req->policy;
+	__attribute__((cleanup(discardp))) struct backend_prep *x = calloc(1, sizeof(*x));
+	if (!x)
+		return cerr_set(err, ENOMEM, "out of memory");
+	x->master = -1;
+	x->l = (struct loop){.sync_fd = -1, .sig_fd = -1, .timer_fd = -1, .result = -1, .verbose = req->verbose};
+	/* A previous run's report must not pass for this one's. */
+	if (req->report_path && !req->explain_only && unlink(req->report_path) < 0 && errno != ENOENT)
+		return cerr_sys(err, errno, "--report `%s`: remove the previous report", req->report_path);
+	/* Every run is on record, or does not run: the log is opened before anything else. */
+	if (!req->explain_only && audit_sink_open(req->audit_path, !req->no_audit, &x->sink, err) < 0)
+		goto fail;
+	if (resolve_plan(req, x->sink, &x->r, &x->plan, &x->stage, err) < 0)
+		goto fail;
+	if (!req->explain_only && check_request(req, &x->r, &x->reported, err) < 0)
+		goto fail;
+	if (!(x->plan_text = plan_describe(&x->plan))) {
+		cerr_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (req->verbose || req->explain_only)
+		print_plan(req, x);
+	if (req->explain_only)
+		return 1;
+	x->day = (int64_t)(time(NULL) / 86400);
+	x->c = (struct lx_child){.plan = &x->plan, .policy = p, .cap_last = lx_cap_last(), .verbose = req->verbose,
+				 .audit_fd = audit_sink_fd(x->sink)};
+	if (check_layers(p, &x->plan, &x->c, err) < 0)
+		goto fail;
+	if (x->plan.proxy) {
+		if (lx_netproxy_new(p, &x->np, err) < 0)
+			goto fail;
+		x->c.net_rules = lx_netproxy_allowlist(x->np);
+	}
+	if (plan_limits(p, &x->c, &x->cgroups, err) < 0)
+		goto fail;
+	if (!req->no_audit) {
+		if (!(x->obs = observer_new(&x->plan, p, x->sink))) {
+			cerr_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+		x->c.filter = p->audit_reads && has_deny_read(&x->plan) ? LX_FILTER_OBSERVE_READS : LX_FILTER_OBSERVE;
+	} else {
+		x->c.filter = x->plan.fs_restricted && x->plan.nguarded ? LX_FILTER_BROKER : LX_FILTER_PLAIN;
+	}
+	x->l.observer = x->obs;
+	if (build_sandbox(x, err) < 0) {
+		/* The sandbox was being built: that is on record, with the command it was for. A sandbox
+		 * built ahead (no argv yet) leaves no record; its request is then started cold. */
+		prep_teardown(x);
+		if (req->argv && record_start(req, x, NULL) == 0) {
+			struct outcome oc = {0};
+			struct timespec t0;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			lx_netproxy_collect(x->np, x->sink);
+			audit_end_of_run(req, x->sink, x->obs, -1, &oc, &t0, &x->reported, *err);
+		}
+		goto fail;
+	}
+	*out = steal_ptr(&x);
+	return 0;
+fail:
+	if (req->report_path && !x->reported)
+		report_failure(req, x->sink, *err);
+	return -1;
+}
+
+/* Hands init the command: argv, environment and directory in a sealed memfd, and the client's stdio. */
+static int send_command(struct backend_prep *x, const struct run_request *req, char *const *envp, unsigned flags,
+			struct cordon_error **err)
+{
+	_cleanup_close_ int mfd = memfd_create("cordon-command", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return cerr_sys(err, errno, "memfd_create");
+	FILE *f = fdopen(dup(mfd), "w");
+	if (!f)
+		return cerr_sys(err, errno, "fdopen");
+	char *const *argv = req->argv;
+	uint32_t n[2] = {0, 0};
+	while (argv[n[0]])
+		n[0]++;
+	while (envp[n[1]])
+		n[1]++;
+	fwrite(n, sizeof(n), 1, f);
+	fwrite(x->r.cwd, strlen(x->r.cwd) + 1, 1, f);
+	for (size_t i = 0; i < n[0]; i++)
+		fwrite(argv[i], strlen(argv[i]) + 1, 1, f);
+	for (size_t i = 0; i < n[1]; i++)
+		fwrite(envp[i], strlen(envp[i]) + 1, 1, f);
+	if (fclose(f) != 0)
+		return cerr_sys(err, errno, "write the command for the sandbox");
+	fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_RUN};
+	int fds[4] = {mfd, -1, -1, -1};
+	for (int i = 0; i < 3; i++)
+		if (!(req->stdio_closed & (1u << i)) && fcntl(i, F_GETFD) >= 0) {
+			fds[1 + i] = i;
+			flags |= RUN_STDIN << i;
+		}
+	m.status = (int32_t)flags;
+	if (sync_send(x->l.sync_fd, &m, fds, 4) < 0)
+		return cerr_sys(err, errno, "hand the command to the sandbox");
+	return 0;
+}
+
+static int lx_start(struct backend_prep *x, const struct run_request *req, struct cordon_error **err)
+{
+	__attribute__((cleanup(discardp))) struct backend_prep *xp = x;
+	struct loop *l = &x->l;
+	l->err = err;
+	l->verbose = req->verbose;
+	if (check_request(req, &x->r, &x->reported, err) < 0) {
+		if (req->report_path && !x->reported)
+			report_failure(req, x->sink, *err);
+		return -1;
 	}
 	const char *forced[3 + LX_PROXY_ENV_N] = {"CORDON_SANDBOX=1"};
 	size_t nf = 1;
-	if (plan.fs_restricted)
+	if (x->plan.fs_restricted)
 		forced[nf++] = "TMPDIR=/tmp";
-	for (size_t i = 0; plan.proxy && lx_proxy_env[i]; i++)
+	for (size_t i = 0; x->plan.proxy && lx_proxy_env[i]; i++)
 		forced[nf++] = lx_proxy_env[i];
 	const char **f = forced;
-	struct strv env = {0};
-	if (env_build(req->policy, req->environ, f, &env) < 0) {
-		strv_clear(&env);
-		cerr_set(err, ENOMEM, "out of memory");
-		goto out;
+	__attribute__((cleanup(strv_clear))) struct strv env = {0};
+	if (env_build(req->policy, req->environ, f, &env) < 0)
+		return cerr_set(err, ENOMEM, "out of memory");
+	/* A pty (and the user's terminal in raw mode) only when cordon owns the terminal's foreground:
+	 * started in the background (`cordon run ... &`), changing the terminal would stop it (SIGTTOU). */
+	bool fg = req->tty == RUN_TTY_HERE ? tcgetpgrp(0) == getpgrp() : req->tty == RUN_TTY_FOREGROUND;
+	bool use_pty = !(req->stdio_closed & 1) && isatty(0) == 1 && fg;
+	if (use_pty && x->master < 0)
+		return cerr_set(err, ENOTTY, "the sandbox has no pty to give the command (opening its /dev/pts/ptmx "
+					     "failed); stdin is a terminal, which the command must not get"), -1;
+	unsigned flags = use_pty ? RUN_PTY | (isatty(1) == 1 ? RUN_PTY_STDOUT : 0) | (isatty(2) == 1 ? RUN_PTY_STDERR : 0) : 0;
+	if (record_start(req, x, err) < 0)
+		return -1;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct outcome oc = {0};
+	int status = -1;
+	if (use_pty) {
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row)
+			ioctl(x->master, TIOCSWINSZ, &ws);
 	}
-	status = run_plan(req, &plan, r.cwd, env.v, sink, &reported, err);
-	strv_clear(&env);
-out:
-	if (status < 0 && req->report_path && !req->explain_only && !reported)
-		report_failure(req, sink, *err);
+	if (send_command(x, req, env.v, flags, err) < 0)
+		goto end;
+	if (req->policy->limits[CORDON_LIMIT_TIMEOUT_MS] &&
+	    (l->timer_fd = make_timer(req->policy->limits[CORDON_LIMIT_TIMEOUT_MS], err)) < 0)
+		goto end;
+	if (use_pty) {
+		l->pty = pty_relay_new(steal_fd(&x->master));
+		pty_enter_raw();
+	}
+	l->ctl = req->control ? req : NULL;
+	status = event_loop(l);
+	x->l.init = 0; /* reaped */
+	if (l->pty) {
+		pty_leave_raw();
+		pty_relay_free(l->pty);
+		l->pty = NULL;
+	}
+	oc.signal = l->signal;
+	oc.timed_out = l->timed_out;
+end:
+	/* Everything in the sandbox is gone: nothing more can connect. The proxy's last records and its
+	 * denials go in before the `end` record, on every path. */
+	prep_teardown(x);
+	lx_netproxy_collect(x->np, x->sink);
+	audit_end_of_run(req, x->sink, x->obs, status, &oc, &t0, &x->reported, *err);
+	return status;
+}
+
+static bool lx_prepared_for(struct backend_prep *x, const struct run_request *req)
+{
+	if (req->staged || req->explain_only || req->verbose || x->stage || x->l.init <= 0)
+		return false;
+	/* The default log is a file a day; and a log moved aside since would lose the records. */
+	if (!req->no_audit && !req->audit_path && (int64_t)(time(NULL) / 86400) != x->day)
+		return false;
+	if (!audit_sink_current(x->sink))
+		return false;
+	struct resolved r = {0};
+	struct plan plan = {0};
+	struct stage *st = NULL;
+	struct cordon_error *e = NULL;
+	bool same = false;
+	if (resolve_plan(req, x->sink, &r, &plan, &st, &e) == 0 && r.cwd) {
+		_cleanup_free_ char *text = plan_describe(&plan);
+		same = text && strcmp(text, x->plan_text) == 0;
+		if (same) {
+			free(x->r.cwd);
+			x->r.cwd = steal_ptr(&r.cwd);
+		}
+	}
+	cordon_error_free(e);
+	stage_close(st);
 	plan_release(&plan);
 	resolved_release(&r);
-	return status;
+	return same;
+}
+
+static int lx_run(const struct run_request *req, struct cordon_error **err)
+{
+	struct backend_prep *x = NULL;
+	int rc = lx_prepare(req, &x, err);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	return lx_start(x, req, err);
 }
 
 const struct cordon_backend cordon_backend_linux = {
@@ -848,4 +1032,8 @@ const struct cordon_backend cordon_backend_linux = {
 	.doctor = lx_doctor,
 	.setup = lx_setup,
 	.stage = lx_stage,
+	.prepare = lx_prepare,
+	.prepared_for = lx_prepared_for,
+	.start = lx_start,
+	.discard = lx_discard,
 };

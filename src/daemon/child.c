@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon/child.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "daemon/conn.h"
+
+extern char **environ;
+
+/* The client's frames during the run: a signal to forward, or its going away. */
+static int on_client(void *ctx)
+{
+	int conn = *(int *)ctx;
+	uint16_t type;
+	_cleanup_free_ char *payload = NULL;
+	size_t len;
+	int fds[CONN_MAX_FDS], nfds = 0;
+	struct cordon_error *err = NULL;
+	int rc = conn_recv(conn, &type, &payload, &len, fds, 0, &nfds, &err);
+	int sig = -1;
+	if (rc == 0 && type == PROTO_SIGNAL && proto_signal_parse(payload, len, &sig, &err) < 0)
+		sig = -1;
+	cordon_error_free(err);
+	return rc == 0 ? sig : -1;
+}
+
+static void replay(int from, int to)
+{
+	char buf[4096];
+	ssize_t n;
+	off_t off = 0;
+	while ((n = pread(from, buf, sizeof(buf), off)) > 0) {
+		off += n;
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = write(to, buf + w, (size_t)(n - w));
+			if (k <= 0)
+				return;
+			w += k;
+		}
+	}
+}
+
+static void send_result(int conn, int status, const struct cordon_error *err, char *report)
+{
+	struct proto_result r = {.status = status, .report = report};
+	if (status < 0 && err) {
+		r.code = err->code;
+		r.message = err->message;
+		r.hint = err->hint;
+	} else if (status < 0) {
+		r.code = EIO;
+		r.message = "cordon failed";
+	}
+	size_t len = 0;
+	_cleanup_free_ char *payload = proto_result_build(&r, &len);
+	if (!payload) {
+		/* The report would not go into a frame: the status still does. */
+		r.report = NULL;
+		payload = proto_result_build(&r, &len);
+	}
+	if (payload)
+		conn_send(conn, PROTO_RESULT, payload, len, NULL, 0);
+}
+
+void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_prep *prep, int prep_stderr)
+{
+	const struct cordon_backend *be = &cordon_backend_linux;
+	struct cordon_error *err = NULL;
+	for (int i = 0; i < 3; i++)
+		if (stdio[i] != i) {
+			dup2(stdio[i], i);
+			close(stdio[i]);
+		}
+	static char *no_env[] = {NULL};
+	environ = req->env.n ? req->env.v : no_env;
+	/* A client that stops reading or writing mid-frame cannot hold the run up. */
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (chdir(req->cwd) < 0) {
+		cerr_sys(&err, errno, "working directory `%s`", req->cwd);
+		if (prep)
+			be->discard(prep);
+		send_result(conn, -1, err, NULL);
+		cordon_error_free(err);
+		return;
+	}
+	char *none[] = {NULL};
+	_cleanup_free_ char *report = NULL;
+	struct strv cfg = req->config_files;
+	struct run_request rq = {
+		.policy = &req->policy,
+		.argv = req->argv.v,
+		.environ = req->env.n ? req->env.v : none,
+		.config_files = &cfg,
+		.audit_path = req->audit,
+		.no_audit = req->no_audit,
+		.report_path = req->report,
+		.staged = req->staged,
+		.session = req->session,
+		.verbose = req->verbose,
+		.tty = req->tty == PROTO_TTY_FOREGROUND ? RUN_TTY_FOREGROUND : RUN_TTY_BACKGROUND,
+		.control_fd = conn,
+		.control = on_client,
+		.control_ctx = &conn,
+		.stdio_closed = req->stdio_closed,
+		.report_json = &report,
+	};
+	int status;
+	if (prep && be->prepared_for(prep, &rq)) {
+		if (prep_stderr >= 0)
+			replay(prep_stderr, 2);
+		status = be->start(prep, &rq, &err);
+	} else {
+		if (prep)
+			be->discard(prep);
+		status = be->run(&rq, &err);
+	}
+	fflush(NULL);
+	send_result(conn, status, err, report);
+	cordon_error_free(err);
+}

@@ -13,6 +13,8 @@
 #                     ignored when the script itself is not root (it then runs as itself)
 #   CORDON_TEST_TMP   where scratch trees go (default /var/tmp, see mk_scratch)
 #   CORDON_TEST_CALL_TIMEOUT  seconds one command may take before it is killed (default 30)
+#   CORDON_TEST_DAEMON  1: every cordon run goes through a warm pool daemon (`cordon serve`)
+#                     started for the script as the test user (see start_daemon)
 #
 # Every escape test attacks from inside and then checks the effect from OUTSIDE the sandbox (the
 # host file is unchanged, the marker is absent, the listener got nothing, the process is alive),
@@ -96,6 +98,16 @@ bail_out() {
 }
 
 done_testing() {
+	if [[ -n $DAEMON_PID ]]; then
+		local served
+		served=$(daemon_requests)
+		if kill -0 "$DAEMON_PID" 2>/dev/null && [[ ${served:-0} -gt 0 || $_SB_RUNS == 0 ]]; then
+			ok "daemon mode: the warm pool daemon served $served requests and is still running"
+		else
+			not_ok "daemon mode: the warm pool daemon served the runs and is still running" \
+				"alive: $(kill -0 "$DAEMON_PID" 2>/dev/null && echo yes || echo no), requests: ${served:-none}"
+		fi
+	fi
 	[[ -n $_tap_planned ]] || echo "1..$_tap_n"
 	if [[ -n $_tap_planned && $_tap_planned != "$_tap_n" ]]; then
 		diag "planned $_tap_planned tests but ran $_tap_n"
@@ -232,6 +244,7 @@ mk_scratch() {
 		CORDON=$T/bin/cordon
 	fi
 	cd "$T" || bail_out "cd $T"
+	start_daemon
 }
 
 # reset_outside: (re)makes $OUTD and $HOMEDIR as mk_scratch describes them, so that one attack
@@ -271,6 +284,45 @@ base_env() {
 	printf '%s\n' "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" \
 		"HOME=${HOMEDIR:-/nonexistent}" "USER=$TEST_USER" "LOGNAME=$TEST_USER" "LANG=C.UTF-8" \
 		"XDG_CONFIG_HOME=${HOMEDIR:-/nonexistent}/.config" "XDG_STATE_HOME=$AUDIT_STATE"
+	[[ -z $DAEMON_SOCK ]] || printf '%s\n' "CORDON_SOCKET=$DAEMON_SOCK"
+}
+
+# CORDON_TEST_DAEMON=1: a warm pool daemon serves every run of the script. It runs as the test user
+# in the same fixed environment, on a socket of its own; cordon finds it through CORDON_SOCKET.
+# done_testing then checks that it is still alive and served requests: a daemon that quietly died
+# would turn the script into a cold run, passing for the wrong reason.
+DAEMON_SOCK=
+DAEMON_PID=
+_SB_RUNS=0
+start_daemon() {
+	[[ ${CORDON_TEST_DAEMON:-0} == 1 && -z $DAEMON_PID ]] || return 0
+	local dir
+	dir=$(mktemp -d "${CORDON_TEST_TMP:-/var/tmp}/cordon-daemon.XXXXXX") || bail_out "cannot make a daemon dir"
+	track_path "$dir"
+	chmod 0700 "$dir"
+	own "$dir"
+	local -a envv
+	mapfile -t envv < <(base_env)
+	"${_as_user[@]}" env -i "${envv[@]}" "$CORDON" serve --socket "$dir/cordon.sock" --pool 2 \
+		</dev/null >"$dir.log" 2>&1 &
+	DAEMON_PID=$!
+	track_pid "$DAEMON_PID"
+	track_path "$dir.log"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $dir/cordon.sock ]] && break
+		sleep 0.05
+	done
+	[[ -S $dir/cordon.sock ]] || bail_out "cordon serve did not start: $(cat "$dir.log")"
+	DAEMON_SOCK=$dir/cordon.sock
+}
+
+# The daemon's count of requests (cordon serve --status), or nothing.
+daemon_requests() {
+	local -a envv
+	mapfile -t envv < <(base_env)
+	"${_as_user[@]}" env -i "${envv[@]}" "$CORDON" serve --status --socket "$DAEMON_SOCK" 2>/dev/null |
+		sed -n 's/.*"requests":\([0-9]*\).*/\1/p'
 }
 
 # EXTRA_ENV: more NAME=VALUE words for the next sb calls (tests set and reset it).
@@ -313,6 +365,7 @@ _sb_staged() {
 # sb ARGS...: `cordon run ARGS...` as the test user. With setpriv and env both exec'ing, the pid of
 # a background `sb` is cordon's own.
 sb() {
+	_SB_RUNS=$((_SB_RUNS + 1))
 	_sb_argv
 	_sb_staged "$@"
 	if ((${#_SB_STAGE[@]})); then
@@ -329,6 +382,7 @@ sb() {
 sb_bg() {
 	local outfile=$1
 	shift
+	_SB_RUNS=$((_SB_RUNS + 1))
 	_sb_argv
 	"${_SB[@]}" run "$@" </dev/null >"$outfile" 2>&1 &
 	SB_PID=$!
@@ -346,7 +400,7 @@ cordon_as_user() {
 # taking too long gets RC 137 (never 124, which is cordon's own timeout status).
 run() {
 	case $1 in
-	sb) shift; _sb_argv; set -- "${_SB[@]}" run "$@" ;;
+	sb) shift; _SB_RUNS=$((_SB_RUNS + 1)); _sb_argv; set -- "${_SB[@]}" run "$@" ;;
 	cordon_as_user) shift; _sb_argv; set -- "${_SB[@]}" "$@" ;;
 	as_user) shift; set -- "${_as_user[@]}" "$@" ;;
 	esac

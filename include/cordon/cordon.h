@@ -142,7 +142,9 @@ enum cordon_command_flag {
 CORDON_EXPORT int cordon_command_set_flags(cordon_command *cmd, unsigned flags);
 
 enum cordon_daemon_use {
-	CORDON_DAEMON_AUTO,   /* through the daemon when one answers at the socket, else here */
+	CORDON_DAEMON_AUTO,   /* through the daemon when one answers at the socket, else here; a daemon
+			       * that answers but may not be used (another user's) is an error, not a
+			       * reason to start here */
 	CORDON_DAEMON_NEVER,  /* always here (a cold start) */
 	CORDON_DAEMON_ALWAYS  /* through the daemon, or fail */
 };
@@ -162,7 +164,8 @@ CORDON_EXPORT bool cordon_result_timed_out(const cordon_result *r);
 CORDON_EXPORT const struct cordon_error *cordon_result_error(const cordon_result *r);
 
 /* What the policy refused, each target once with its count: what a harness shows its user to ask for
- * approval. `kind`: "write", "read", "network", "protected", "syscall", ... (docs/audit.md). The
+ * approval. `kind`: "write" (a protected name is a write with rule "protected path P"), "read",
+ * "connect", "dns", "unix-connect", "syscall" (docs/audit.md). The
  * strings are owned by the result. */
 struct cordon_denial {
 	const char *kind;
@@ -187,14 +190,15 @@ CORDON_EXPORT int cordon_run_command(const cordon_policy *policy, const cordon_c
 
 /* cordon_spawn() starts the command and returns at once; the caller waits with cordon_wait() (or
  * polls cordon_process_fd(), readable once the result is there) and may cordon_kill() meanwhile.
- * Without a daemon, the sandbox's supervisor is a child process of the caller (forked: it dies with
- * the caller). A process freed before it was waited for is killed. */
+ * Without a daemon, the sandbox's supervisor is a child process of the caller (forked; it dies when
+ * the thread that called cordon_spawn() exits, and the sandbox with it). A process freed before it was waited for is killed. */
 typedef struct cordon_process cordon_process;
 CORDON_EXPORT int cordon_spawn(const cordon_policy *policy, const cordon_command *cmd, cordon_process **out,
 			       struct cordon_error **err);
 CORDON_EXPORT int cordon_process_fd(const cordon_process *proc);
 /* As if `cordon run` received `sig` (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH).
- * SIGKILL ends the whole sandbox at once. */
+ * SIGKILL ends the whole sandbox at once (as a second Ctrl-C does: the result then says 128+SIGTERM).
+ * After the process ended, this fails (EPIPE) and changes nothing. */
 CORDON_EXPORT int cordon_kill(cordon_process *proc, int sig, struct cordon_error **err);
 /* Waits for the end; *out gets the result (free it). 0, or -1 with *err set. */
 CORDON_EXPORT int cordon_wait(cordon_process *proc, cordon_result **out, struct cordon_error **err);

@@ -37,8 +37,24 @@ struct run_request {
 	/* Bits 0-2: the caller's stdin, stdout, stderr were closed when it started (an fd cordon opened
 	 * since may sit there now: the command must not get it). */
 	unsigned stdio_closed;
+	/* The client's umask, nice value and resource limits, when the caller is not the client (the
+	 * daemon); NULL: this process's own. Never more than what the policy and this process allow. */
+	const struct run_attrs *attrs;
+	/* Prepared ahead of its command (the warm pool): also note what prepared_for checks later. */
+	bool ahead;
 	/* If not NULL: receives the run's report (JSON text, as --report writes it; free it). */
 	char **report_json;
+};
+
+/* The caller's process attributes the command inherits in a cold run: umask, nice value, resource
+ * limits (indexed by the OS's RLIMIT_* numbers; UINT64_MAX is unlimited). */
+#define RUN_NLIMITS 16
+struct run_attrs {
+	unsigned umask;
+	int nice;
+	bool has_limit[RUN_NLIMITS];
+	uint64_t soft[RUN_NLIMITS];
+	uint64_t hard[RUN_NLIMITS];
 };
 
 /* A sandbox built ahead of its command (the warm pool, docs/daemon.md). */

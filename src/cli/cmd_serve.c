@@ -18,14 +18,14 @@ static void serve_help(void)
 	printf("usage: cordon serve [--socket PATH] [--pool N] [--policies N]\n"
 	       "       cordon serve --status [--socket PATH]\n\n"
 	       "Keeps sandboxes built ahead for the policies used last, so that `cordon run` (and libcordon)\n"
-	       "start a command in about the time of a plain fork and exec. Serves only its own user.\n\n"
-	       "  --socket PATH   listen here (default: $CORDON_SOCKET, else $XDG_RUNTIME_DIR/cordon/cordon.sock);\n"
-	       "                  under systemd socket activation, the socket it is given\n"
+	       "start a command without waiting for its sandbox to be built. Serves only its own user.\n\n"
+	       "  --socket PATH   listen here (default: the socket systemd passes (socket activation), else\n"
+	       "                  $CORDON_SOCKET, else $XDG_RUNTIME_DIR/cordon/cordon.sock)\n"
 	       "  --pool N        sandboxes kept ready per policy (default 4, at most %u; 0: none, every\n"
 	       "                  request starts cold in the daemon)\n"
 	       "  --policies N    policies kept (the most recently used; default 4, at most %u)\n"
 	       "  --status        ask the daemon at the socket how its pool stands (JSON on stdout)\n\n"
-	       "Stops on SIGTERM or SIGINT; every sandbox it owns is killed with it. See cordon-serve(1).\n",
+	       "Stops on SIGTERM, SIGINT or SIGHUP; every sandbox it owns is killed with it. See cordon-serve(1).\n",
 	       POOL_MAX, POLICIES_MAX);
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -298,8 +299,12 @@ json_t *config_dump(const struct cordon_policy *p)
 			return NULL;
 	}
 	for (int i = 0; i < POLICY_NLIMITS; i++) {
-		if (!(p->set & (PF_LIMIT0 << i)))
+		/* 0 is no limit, as unset is. A value the file format cannot hold makes no document. */
+		if (!(p->set & (PF_LIMIT0 << i)) || p->limits[i] == 0)
 			continue;
+		if (p->limits[i] > (uint64_t)INT64_MAX ||
+		    (i == CORDON_LIMIT_TIMEOUT_MS && p->limits[i] > (uint64_t)1e12))
+			return NULL;
 		json_t *v = i == CORDON_LIMIT_TIMEOUT_MS ? json_real((double)p->limits[i] / 1000.0)
 							 : json_integer((json_int_t)p->limits[i]);
 		rc |= json_object_set_new(lim, policy_limit_name((enum cordon_limit)i), v);

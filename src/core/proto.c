@@ -88,6 +88,28 @@ static json_t *str_or_null(const char *s)
 
 static const char *const tty_names[] = {"none", "foreground", "background"};
 
+const char *const proto_limit_names[PROTO_NLIMITS] = {
+	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+};
+
+static json_t *limit_value(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? -1 : (json_int_t)v);
+}
+
+static json_t *process_json(const struct proto_run *r)
+{
+	json_t *lim = json_object();
+	for (size_t i = 0; lim && i < PROTO_NLIMITS; i++)
+		if (r->has_limit[i] && json_object_set_new(lim, proto_limit_names[i],
+							   json_pack("[o, o]", limit_value(r->soft[i]), limit_value(r->hard[i]))) < 0) {
+			json_decref(lim);
+			return NULL;
+		}
+	return json_pack("{s:i, s:i, s:o}", "umask", (int)r->umask, "nice", r->nice, "limits", lim);
+}
+
 /* The options; for the pool's key only those a sandbox built ahead depends on. */
 static json_t *options_json(const struct proto_run *r, bool key)
 {
@@ -97,7 +119,8 @@ static json_t *options_json(const struct proto_run *r, bool key)
 	    (json_object_set_new(o, "report", str_or_null(r->report)) < 0 ||
 	     json_object_set_new(o, "config_files", str_array(&r->config_files)) < 0 ||
 	     json_object_set_new(o, "tty", json_string(tty_names[r->tty])) < 0 ||
-	     json_object_set_new(o, "stdio_closed", json_integer(r->stdio_closed)) < 0)) {
+	     json_object_set_new(o, "stdio_closed", json_integer(r->stdio_closed)) < 0 ||
+	     json_object_set_new(o, "process", process_json(r)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -177,7 +200,7 @@ static int bad(struct cordon_error **err, const char *what, const char *field, c
 static json_t *load(const char *buf, size_t len, const char *what, struct cordon_error **err)
 {
 	json_error_t je;
-	json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!o) {
 		cerr_set(err, EPROTO, "%s: not JSON (%s)", what, je.text);
 		return NULL;
@@ -231,7 +254,8 @@ static int get_bool(json_t *v, const char *what, const char *field, bool *out, s
 	return 0;
 }
 
-static int only_keys(json_t *o, const char *what, const char *const *keys)
+/* Refuses a key not in `keys`, naming it. */
+static int only_keys(json_t *o, const char *what, const char *field, const char *const *keys, struct cordon_error **err)
 {
 	const char *k;
 	json_t *v;
@@ -240,9 +264,8 @@ static int only_keys(json_t *o, const char *what, const char *const *keys)
 		for (size_t i = 0; keys[i]; i++)
 			known |= strcmp(k, keys[i]) == 0;
 		if (!known)
-			return -1;
+			return cerr_set(err, EPROTO, "%s: unknown key `%s`%s%s", what, k, field ? " in " : "", field ? field : "");
 	}
-	(void)what;
 	return 0;
 }
 
@@ -251,15 +274,56 @@ static bool absolute(const char *p)
 	return p && p[0] == '/';
 }
 
+static int parse_limit_value(json_t *v, uint64_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < -1)
+		return -1;
+	*out = json_integer_value(v) == -1 ? UINT64_MAX : (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int parse_process(json_t *o, struct proto_run *r, struct cordon_error **err)
+{
+	const char *w = "RUN request";
+	static const char *const keys[] = {"umask", "nice", "limits", NULL};
+	if (!json_is_object(o))
+		return bad(err, w, "options.process", "must be an object");
+	if (only_keys(o, w, "options.process", keys, err) < 0)
+		return -1;
+	json_t *um = json_object_get(o, "umask"), *nice = json_object_get(o, "nice"), *lim = json_object_get(o, "limits");
+	if (!json_is_integer(um) || json_integer_value(um) < 0 || json_integer_value(um) > 0777)
+		return bad(err, w, "options.process.umask", "must be an integer from 0 to 0777");
+	if (!json_is_integer(nice) || json_integer_value(nice) < -20 || json_integer_value(nice) > 19)
+		return bad(err, w, "options.process.nice", "must be an integer from -20 to 19");
+	if (!json_is_object(lim))
+		return bad(err, w, "options.process.limits", "must be an object");
+	r->umask = (unsigned)json_integer_value(um);
+	r->nice = (int)json_integer_value(nice);
+	const char *k;
+	json_t *v;
+	json_object_foreach(lim, k, v) {
+		size_t i = 0;
+		while (i < PROTO_NLIMITS && strcmp(k, proto_limit_names[i]) != 0)
+			i++;
+		if (i == PROTO_NLIMITS)
+			return cerr_set(err, EPROTO, "%s: unknown key `%s` in options.process.limits", w, k);
+		if (!json_is_array(v) || json_array_size(v) != 2 || parse_limit_value(json_array_get(v, 0), &r->soft[i]) < 0 ||
+		    parse_limit_value(json_array_get(v, 1), &r->hard[i]) < 0 || r->soft[i] > r->hard[i])
+			return bad(err, w, "options.process.limits", "must map names to [soft, hard], -1 unlimited, soft <= hard");
+		r->has_limit[i] = true;
+	}
+	return 0;
+}
+
 static int parse_options(json_t *o, struct proto_run *r, struct cordon_error **err)
 {
 	static const char *const keys[] = {"audit", "no_audit", "report", "staged", "session", "verbose",
-					   "config_files", "tty", "stdio_closed", NULL};
+					   "config_files", "tty", "stdio_closed", "process", NULL};
 	const char *w = "RUN request";
 	if (!json_is_object(o))
 		return bad(err, w, "options", "must be an object");
-	if (only_keys(o, w, keys) < 0)
-		return bad(err, w, "options", "has an unknown key");
+	if (only_keys(o, w, "options", keys, err) < 0)
+		return -1;
 	json_t *tty = json_object_get(o, "tty"), *closed = json_object_get(o, "stdio_closed");
 	if (get_str(json_object_get(o, "audit"), w, "options.audit", true, &r->audit, err) < 0 ||
 	    get_bool(json_object_get(o, "no_audit"), w, "options.no_audit", &r->no_audit, err) < 0 ||
@@ -290,7 +354,7 @@ static int parse_options(json_t *o, struct proto_run *r, struct cordon_error **e
 	if (!json_is_integer(closed) || json_integer_value(closed) < 0 || json_integer_value(closed) > 7)
 		return bad(err, w, "options.stdio_closed", "must be an integer from 0 to 7");
 	r->stdio_closed = (unsigned)json_integer_value(closed);
-	return 0;
+	return parse_process(json_object_get(o, "process"), r, err);
 }
 
 int proto_run_parse(const char *buf, size_t len, struct proto_run *r, struct cordon_error **err)
@@ -300,8 +364,8 @@ int proto_run_parse(const char *buf, size_t len, struct proto_run *r, struct cor
 	_cleanup_json_ json_t *o = load(buf, len, w, err);
 	if (!o)
 		return -1;
-	if (only_keys(o, w, keys) < 0)
-		return cerr_set(err, EPROTO, "%s: unknown key", w);
+	if (only_keys(o, w, NULL, keys, err) < 0)
+		return -1;
 	if (get_list(json_object_get(o, "argv"), w, "argv", &r->argv, err) < 0 ||
 	    get_list(json_object_get(o, "env"), w, "env", &r->env, err) < 0 ||
 	    get_str(json_object_get(o, "cwd"), w, "cwd", false, &r->cwd, err) < 0)
@@ -368,8 +432,8 @@ int proto_result_parse(const char *buf, size_t len, struct proto_result *r, stru
 	if (!o)
 		return -1;
 	static const char *const keys[] = {"status", "error", "report", NULL};
-	if (only_keys(o, w, keys) < 0)
-		return cerr_set(err, EPROTO, "%s: unknown key", w);
+	if (only_keys(o, w, NULL, keys, err) < 0)
+		return -1;
 	json_t *st = json_object_get(o, "status"), *e = json_object_get(o, "error"), *rep = json_object_get(o, "report");
 	if (!json_is_integer(st) || json_integer_value(st) < -1 || json_integer_value(st) > 255)
 		return bad(err, w, "status", "must be an integer from -1 to 255");

@@ -37,6 +37,10 @@ void proto_header_build(uint8_t hdr[PROTO_HEADER_LEN], uint16_t type, uint32_t l
 
 enum proto_tty { PROTO_TTY_NONE, PROTO_TTY_FOREGROUND, PROTO_TTY_BACKGROUND };
 
+/* The resource limits a request carries, by name (the daemon maps them to its OS's numbers). */
+#define PROTO_NLIMITS 16
+extern const char *const proto_limit_names[PROTO_NLIMITS];
+
 /* A RUN request: the policy, the command, and `cordon run`'s options. */
 struct proto_run {
 	struct cordon_policy policy;
@@ -52,6 +56,12 @@ struct proto_run {
 	struct strv config_files; /* absolute */
 	enum proto_tty tty; /* the client's stdin: a terminal whose foreground it owns, or not */
 	unsigned stdio_closed; /* bits 0-2: the client's stdin, stdout, stderr were closed */
+	/* The client's process attributes, which a cold run's command would inherit. */
+	unsigned umask;
+	int nice;
+	bool has_limit[PROTO_NLIMITS];
+	uint64_t soft[PROTO_NLIMITS]; /* UINT64_MAX: unlimited (-1 on the wire) */
+	uint64_t hard[PROTO_NLIMITS];
 };
 
 void proto_run_init(struct proto_run *r);

@@ -2,6 +2,7 @@
 #include "daemon/child.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,9 @@ static void send_result(int conn, int status, const struct cordon_error *err, ch
 	}
 	size_t len = 0;
 	_cleanup_free_ char *payload = proto_result_build(&r, &len);
-	if (!payload) {
+	if (!payload || len > PROTO_MAX_PAYLOAD) {
 		/* The report would not go into a frame: the status still does. */
+		free(payload);
 		r.report = NULL;
 		payload = proto_result_build(&r, &len);
 	}
@@ -82,6 +84,11 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 		}
 	static char *no_env[] = {NULL};
 	environ = req->env.n ? req->env.v : no_env;
+	/* Blocking from here (the daemon accepted it non-blocking): a result larger than the socket's
+	 * buffer must wait for the client to read it, not be cut off. */
+	int fl = fcntl(conn, F_GETFL);
+	if (fl >= 0)
+		fcntl(conn, F_SETFL, fl & ~O_NONBLOCK);
 	/* A client that stops reading or writing mid-frame cannot hold the run up. */
 	struct timeval tv = {.tv_sec = 2};
 	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -114,8 +121,21 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 		.stdio_closed = req->stdio_closed,
 		.report_json = &report,
 	};
+	struct run_attrs attrs = {.umask = req->umask, .nice = req->nice};
+	for (int i = 0; i < PROTO_NLIMITS; i++) {
+		int n = limit_numbers[i];
+		if (req->has_limit[i] && n >= 0 && n < RUN_NLIMITS) {
+			attrs.has_limit[n] = true;
+			attrs.soft[n] = req->soft[i];
+			attrs.hard[n] = req->hard[i];
+		}
+	}
+	rq.attrs = &attrs;
 	int status;
-	if (prep && be->prepared_for(prep, &rq)) {
+	bool reuse = prep && be->prepared_for(prep, &rq);
+	if (getenv("CORDON_DEBUG_POOL"))
+		fprintf(stderr, "cordon: debug: pooled sandbox %s\n", !prep ? "none" : reuse ? "used" : "stale");
+	if (reuse) {
 		if (prep_stderr >= 0)
 			replay(prep_stderr, 2);
 		status = be->start(prep, &rq, &err);

@@ -8,6 +8,9 @@
 
 struct backend_prep;
 
+/* proto_limit_names, in order, as this OS numbers them (RLIMIT_*). */
+extern const int limit_numbers[PROTO_NLIMITS];
+
 /* Runs `req` with the client's stdio, answering on `conn` (RESULT), and returns. `prep` (or NULL) is
  * a sandbox built ahead for a request with the same key (proto_run_key); it is used only when it
  * still is what `req` would get, and then `prep_stderr` (or -1) holds what its build printed. This

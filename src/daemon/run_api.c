@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -67,6 +69,13 @@ struct cordon_process {
 };
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+/* proto_limit_names, in order, as this OS numbers them. */
+const int limit_numbers[PROTO_NLIMITS] = {
+	RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_CORE, RLIMIT_RSS, RLIMIT_NPROC, RLIMIT_NOFILE,
+	RLIMIT_MEMLOCK, RLIMIT_AS, RLIMIT_LOCKS, RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO,
+	RLIMIT_RTTIME,
+};
 
 /* ---- commands ---- */
 
@@ -163,8 +172,14 @@ CORDON_EXPORT int cordon_command_set_report(cordon_command *c, const char *path,
 
 CORDON_EXPORT int cordon_command_set_staged(cordon_command *c, const char *session, struct cordon_error **err)
 {
+	/* The name is checked where sessions live (the backend), with the rules for a name. */
+	char *s = session ? strdup(session) : NULL;
+	if (session && !s)
+		return cerr_set(err, ENOMEM, "out of memory");
+	free(c->session);
+	c->session = s;
 	c->staged = true;
-	return set_str(&c->session, session, "session", true, err);
+	return 0;
 }
 
 CORDON_EXPORT int cordon_command_add_policy_file(cordon_command *c, const char *path, struct cordon_error **err)
@@ -300,6 +315,38 @@ static int absolute(const char *p, char **out, struct cordon_error **err)
 	return *out ? 0 : cerr_set(err, ENOMEM, "out of memory");
 }
 
+/* This process's umask (from /proc: umask() would change it for a moment, for every thread), nice
+ * value and resource limits, which a command started here would inherit. */
+static void process_attrs(struct proto_run *r)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	bool found = false;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &r->umask) == 1) {
+			found = true;
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!found) {
+		mode_t m = umask(022);
+		umask(m);
+		r->umask = m;
+	}
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	r->nice = errno ? 0 : nice;
+	for (int i = 0; i < PROTO_NLIMITS; i++) {
+		struct rlimit rl;
+		if (limit_numbers[i] < 0 || getrlimit(limit_numbers[i], &rl) < 0)
+			continue;
+		r->has_limit[i] = true;
+		r->soft[i] = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+		r->hard[i] = rl.rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_max;
+	}
+}
+
 static int build_request(const cordon_policy *p, const cordon_command *c, struct proto_run *r, struct cordon_error **err)
 {
 	proto_run_init(r);
@@ -332,6 +379,7 @@ static int build_request(const cordon_policy *p, const cordon_command *c, struct
 	for (int i = 0; i < 3; i++)
 		if (c->stdio[i] < 0 || fcntl(c->stdio[i], F_GETFD) < 0)
 			r->stdio_closed |= 1u << i;
+	process_attrs(r);
 	return 0;
 }
 
@@ -511,6 +559,9 @@ static int spawn(const cordon_policy *p, const cordon_command *c, int conn, cord
 		rc = connect_for(c, &proc->conn, err);
 	if (rc == 0) {
 		rc = send_request(proc, err);
+		if (rc == 1 && c->daemon == CORDON_DAEMON_ALWAYS)
+			rc = cerr_set(err, EILSEQ, "the request cannot go to the daemon: a path, argument or variable "
+						   "is not UTF-8 (the protocol is JSON)");
 		if (rc == 1) {
 			close(proc->conn);
 			proc->conn = -1;
@@ -668,6 +719,28 @@ static int wait_forwarding(cordon_process *proc, cordon_result **out, struct cor
 	return rc;
 }
 
+/* Through a process of its own (the daemon's, or a child of ours): spawn, then wait passing signals on. */
+static int run_through(const cordon_policy *p, const cordon_command *c, int conn, cordon_result **out,
+		       struct cordon_error **err)
+{
+	cordon_process *proc = NULL;
+	cordon_result *res = NULL;
+	if (spawn(p, c, conn, &proc, err) < 0)
+		return CORDON_EXIT_FAILURE;
+	int rc = wait_forwarding(proc, &res, err);
+	cordon_process_free(proc);
+	if (rc < 0)
+		return CORDON_EXIT_FAILURE;
+	int status = res->status;
+	if (res->error && err)
+		*err = err_dup(res->error);
+	if (out)
+		*out = res;
+	else
+		cordon_result_free(res);
+	return status;
+}
+
 CORDON_EXPORT int cordon_run_command(const cordon_policy *p, const cordon_command *c, cordon_result **out,
 				     struct cordon_error **err)
 {
@@ -677,26 +750,19 @@ CORDON_EXPORT int cordon_run_command(const cordon_policy *p, const cordon_comman
 	int rc = connect_for(c, &fd, err);
 	if (rc < 0)
 		return CORDON_EXIT_FAILURE;
-	if (rc == 0) {
-		/* Through the daemon. */
-		cordon_process *proc = NULL;
-		cordon_result *res = NULL;
-		if (spawn(p, c, fd, &proc, err) < 0)
-			return CORDON_EXIT_FAILURE;
-		rc = wait_forwarding(proc, &res, err);
-		cordon_process_free(proc);
-		if (rc < 0)
-			return CORDON_EXIT_FAILURE;
-		int status = res->status;
-		if (res->error && err)
-			*err = err_dup(res->error);
-		if (out)
-			*out = res;
-		else
-			cordon_result_free(res);
-		return status;
+	if (rc == 0)
+		return run_through(p, c, fd, out, err);
+	/* Another directory or stdio than this process's: in a child of ours, which changes them for
+	 * itself (a library does not change the caller's). */
+	bool here = !c->cwd || (c->flags & CORDON_COMMAND_EXPLAIN);
+	for (int i = 0; i < 3; i++)
+		here &= c->stdio[i] == i || (c->stdio[i] < 0 && fcntl(i, F_GETFD) < 0);
+	if (!here) {
+		struct cordon_command cold = *c;
+		cold.daemon = CORDON_DAEMON_NEVER;
+		return run_through(p, &cold, -1, out, err);
 	}
-	/* Here, in this process: the cold start, with the caller's stdio when it is 0, 1, 2. */
+	/* Here, in this process: the cold start `cordon run --no-daemon` is. */
 	struct proto_run r;
 	if (build_request(p, c, &r, err) < 0) {
 		proto_run_release(&r);
@@ -710,25 +776,8 @@ CORDON_EXPORT int cordon_run_command(const cordon_policy *p, const cordon_comman
 		.session = r.session, .verbose = r.verbose, .explain_only = c->flags & CORDON_COMMAND_EXPLAIN,
 		.stdio_closed = r.stdio_closed, .report_json = out ? &report : NULL,
 	};
-	int saved[3] = {-1, -1, -1};
-	bool moved = false;
-	for (int i = 0; i < 3; i++)
-		moved |= c->stdio[i] != i;
-	if (moved) {
-		/* Another stdio than ours: the command gets it through ours for the run. */
-		for (int i = 0; i < 3; i++) {
-			saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
-			if (c->stdio[i] >= 0 && c->stdio[i] != i)
-				dup2(c->stdio[i], i);
-		}
-	}
 	struct cordon_error *e = NULL;
 	int status = cordon_backend_linux.run(&req, &e);
-	for (int i = 0; moved && i < 3; i++)
-		if (saved[i] >= 0) {
-			dup2(saved[i], i);
-			close(saved[i]);
-		}
 	proto_run_release(&r);
 	if (out)
 		*out = make_result(status, err_dup(e), report);

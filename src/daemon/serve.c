@@ -133,7 +133,7 @@ static void child_main(struct daemon *d, int ctl, const struct proto_run *pred)
 		struct strv cfg = pred->config_files;
 		struct run_request rq = {
 			.policy = &pred->policy, .argv = NULL, .environ = pred->env.v, .config_files = &cfg,
-			.audit_path = pred->audit, .no_audit = pred->no_audit,
+			.audit_path = pred->audit, .no_audit = pred->no_audit, .ahead = true,
 		};
 		struct cordon_error *err = NULL;
 		if (chdir(pred->cwd) < 0 || be->prepare(&rq, &prep, &err) != 0)
@@ -621,7 +621,7 @@ int daemon_serve(const struct serve_options *o, struct cordon_error **err)
 			snprintf(path, sizeof(path), "%s", o->socket);
 		else if (daemon_socket_path(path, sizeof(path)) < 0) {
 			free(d.slots);
-			cerr_set(err, EINVAL, "no socket path: XDG_RUNTIME_DIR is not set (and CORDON_SOCKET is empty)");
+			cerr_set(err, EINVAL, "no socket path: CORDON_SOCKET is empty or unset, and XDG_RUNTIME_DIR is unset");
 			return cerr_hint(err, "pass --socket PATH");
 		}
 		if ((d.lfd = bind_socket(&d, path, !o->socket && !getenv("CORDON_SOCKET"), err)) < 0) {

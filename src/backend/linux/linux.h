@@ -28,6 +28,9 @@ enum sync_type {
 	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status` */
 	SYNC_VIEW,       /* init -> parent, before READY: `code` staged overlays' roots (O_PATH), from the
 			  * `status`-th overlay of the plan on (the audit observer reads file states there) */
+	SYNC_MOUNTS,     /* init -> parent, before READY, in a sandbox built ahead: its /proc/self/mountinfo,
+			  * opened once the view is built (a mount event there means the view changed: a
+			  * host rmdir detaches a bind mount on that directory in every namespace) */
 	SYNC_RUN,        /* parent -> init, after READY: the command. SCM_RIGHTS carries a sealed memfd
 			  * (u32 argc, u32 envc, then cwd, argv and envp as NUL-terminated strings) and the
 			  * client's stdin, stdout and stderr, each when its RUN_STD* bit is in `status` */
@@ -41,6 +44,17 @@ enum {
 	RUN_PTY_STDERR = 32, /* and its stderr */
 };
 #define RUN_MAX_BYTES (64u << 20)
+
+/* In SYNC_RUN's memfd, after the two counts: the client's process attributes, when the supervisor
+ * is not the client's own process (the daemon). Each limit only ever lowers what init has. */
+struct run_wire_attrs {
+	uint32_t present;
+	uint32_t umask;
+	int32_t nice;
+	uint32_t has_limit; /* bit N: RLIMIT number N */
+	uint64_t soft[RUN_NLIMITS];
+	uint64_t hard[RUN_NLIMITS];
+};
 
 struct sync_msg {
 	uint32_t version;
@@ -65,6 +79,7 @@ struct lx_child {
 	enum lx_filter filter;  /* which seccomp program; all but the plain one have a listener */
 	int audit_fd;           /* the supervisor's audit log: init closes its copy first thing */
 	bool verbose;
+	bool ahead;             /* built ahead of its command: send SYNC_MOUNTS */
 };
 
 /* READY.status bits: which fds travel with it, in this order. */

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -61,40 +63,38 @@ static int open_pty(int *master, int *slave, const struct winsize *ws, struct co
 
 /* What SYNC_RUN brings: the command, and the client's stdio. */
 struct command {
-	char *buf;  /* the memfd's bytes; the vectors point into it */
-	char *cwd;
+	char *cwd;  /* these point into the memfd's mapping */
 	char **argv;
 	char **envp;
 	int stdio[3];
 	unsigned flags;
+	struct run_wire_attrs attrs;
 };
 
-/* Reads the memfd of a SYNC_RUN (cordon's own supervisor wrote it: checked all the same). */
+/* Maps the memfd of a SYNC_RUN (cordon's own supervisor wrote it: checked all the same). No malloc:
+ * init may have been cloned from a threaded process (libcordon's caller) whose allocator lock it
+ * could inherit held. */
 static int read_command(int mfd, struct command *cmd, struct cordon_error **err)
 {
 	struct stat st;
-	if (fstat(mfd, &st) < 0 || st.st_size < 8 || (uint64_t)st.st_size > RUN_MAX_BYTES)
+	if (fstat(mfd, &st) < 0 || (uint64_t)st.st_size < 8 + sizeof(cmd->attrs) || (uint64_t)st.st_size > RUN_MAX_BYTES)
 		return cerr_set(err, EPROTO, "the command for the sandbox is malformed");
 	size_t len = (size_t)st.st_size;
-	if (!(cmd->buf = malloc(len + 1)))
-		return cerr_set(err, ENOMEM, "out of memory");
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(mfd, cmd->buf + got, len - got, (off_t)got);
-		if (n <= 0)
-			return cerr_sys(err, n < 0 ? errno : EPROTO, "read the command");
-		got += (size_t)n;
-	}
-	cmd->buf[len] = '\0';
+	char *buf = mmap(NULL, len, PROT_READ, MAP_PRIVATE, mfd, 0);
+	if (buf == MAP_FAILED)
+		return cerr_sys(err, errno, "map the command");
 	uint32_t n[2];
-	memcpy(n, cmd->buf, sizeof(n));
+	memcpy(n, buf, sizeof(n));
+	memcpy(&cmd->attrs, buf + sizeof(n), sizeof(cmd->attrs));
 	if (n[0] == 0 || n[0] > len || n[1] > len)
 		return cerr_set(err, EPROTO, "the command for the sandbox is malformed");
-	cmd->argv = calloc((size_t)n[0] + 1, sizeof(char *));
-	cmd->envp = calloc((size_t)n[1] + 1, sizeof(char *));
-	if (!cmd->argv || !cmd->envp)
-		return cerr_set(err, ENOMEM, "out of memory");
-	char *p = cmd->buf + sizeof(n), *end = cmd->buf + len;
+	size_t vec = ((size_t)n[0] + (size_t)n[1] + 2) * sizeof(char *);
+	char **v = mmap(NULL, vec, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v == MAP_FAILED)
+		return cerr_sys(err, errno, "map the command's vectors");
+	cmd->argv = v;
+	cmd->envp = v + n[0] + 1;
+	char *p = buf + sizeof(n) + sizeof(cmd->attrs), *end = buf + len;
 	size_t total = 1 + (size_t)n[0] + (size_t)n[1];
 	for (size_t i = 0; i < total; i++) {
 		char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
@@ -156,6 +156,20 @@ __attribute__((noreturn)) static void exec_command(struct lx_child *c, struct co
 		for (int fd = 3; fd < 65536; fd++)
 			if (fd != c->sync_fd)
 				close(fd);
+	}
+	/* The client's umask, nice value and limits, as a cold run's command inherits them (through the
+	 * daemon, init has the daemon's). A limit only comes down: the policy's stay. */
+	if (cmd->attrs.present) {
+		umask((mode_t)cmd->attrs.umask);
+		setpriority(PRIO_PROCESS, 0, cmd->attrs.nice);
+		for (int i = 0; i < RUN_NLIMITS; i++) {
+			struct rlimit cur;
+			if (!(cmd->attrs.has_limit & (1u << i)) || getrlimit(i, &cur) < 0)
+				continue;
+			rlim_t hard = cmd->attrs.hard[i] < cur.rlim_max ? (rlim_t)cmd->attrs.hard[i] : cur.rlim_max;
+			rlim_t soft = cmd->attrs.soft[i] < hard ? (rlim_t)cmd->attrs.soft[i] : hard;
+			setrlimit(i, &(struct rlimit){.rlim_cur = soft, .rlim_max = hard});
+		}
 	}
 	if (chdir(cmd->cwd) < 0) {
 		snprintf(m.text, sizeof(m.text), "working directory `%s`", cmd->cwd);
@@ -250,6 +264,13 @@ void lx_child_main(struct lx_child *c)
 	int views[MAX_VIEWS];
 	if (open_views(c->plan, views, &err) < 0)
 		fail(fd, err);
+	/* Built ahead: the view's mount table, watched from now on (opened before the lockdown: an open
+	 * under the observing filter would wait for a supervisor that is not answering yet). */
+	int mounts = -1;
+	if (c->ahead && (mounts = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0) {
+		cerr_sys(&err, errno, "open the sandbox's mountinfo");
+		fail(fd, err);
+	}
 	if (sethostname("cordon", 6) < 0) {
 		cerr_sys(&err, errno, "set hostname");
 		fail(fd, err);
@@ -296,6 +317,12 @@ void lx_child_main(struct lx_child *c)
 
 	if (send_views(fd, views) < 0)
 		_exit(CORDON_EXIT_FAILURE);
+	if (mounts >= 0) {
+		struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_MOUNTS};
+		if (sync_send(fd, &m, &mounts, 1) < 0)
+			_exit(CORDON_EXIT_FAILURE);
+		close(mounts);
+	}
 	struct sync_msg ready = {.version = SYNC_VERSION, .type = SYNC_READY};
 	/* The pty master and the broker's listener go to the supervisor; the numbering is fixed. */
 	int pass[SYNC_MAX_FDS] = {master, notify, net[NP_HTTP], net[NP_SOCKS], net[NP_TPROXY], net[NP_DNS]};

@@ -6,6 +6,7 @@
  * relaying the terminal, forwarding signals, enforcing the timeout, and turning what init reports
  * into cordon's exit status.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -157,6 +160,7 @@ struct loop {
 	struct cordon_error **err;
 	bool verbose;
 	const struct run_request *ctl; /* its control fd is polled while `ctl` is set */
+	int view_mounts_fd;            /* built ahead: the sandbox's mountinfo (SYNC_MOUNTS), or -1 */
 };
 
 static void on_sync(struct loop *l)
@@ -411,9 +415,11 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_net
 	int net[NP_NFDS] = {-1, -1, -1, -1};
 	if (sync_recv(parent_fd, &m, fds) < 0)
 		return cerr_set(err, EIO, "the sandbox failed during setup");
-	while (m.type == SYNC_VIEW) {
+	while (m.type == SYNC_VIEW || m.type == SYNC_MOUNTS) {
+		if (m.type == SYNC_MOUNTS && fds[0] >= 0 && l->view_mounts_fd < 0)
+			l->view_mounts_fd = steal_fd(&fds[0]);
 		for (int i = 0; i < SYNC_MAX_FDS; i++)
-			if (fds[i] >= 0 && l->observer)
+			if (fds[i] >= 0 && m.type == SYNC_VIEW && l->observer)
 				observer_set_view(l->observer, (size_t)m.status + (size_t)i, fds[i]);
 			else if (fds[i] >= 0)
 				close(fds[i]);
@@ -632,12 +638,17 @@ static void report_failure(const struct run_request *req, struct audit_sink *sin
 struct backend_prep {
 	struct resolved r;
 	struct plan plan;
-	char *plan_text;  /* the plan as --explain prints it: what a later request must still compile to */
+	char *plan_text;  /* the plan as --explain prints it */
+	char *identity;   /* built ahead: the plan with the identity of every path it names (what a later
+			   * request must still resolve to), and the host's mount table, watched */
+	int mounts_fd;
 	int64_t day;      /* when it was built (UTC days): the default audit log is one file a day */
 	struct stage *stage;
 	struct audit_sink *sink;
 	struct lx_netproxy *np;
 	char *cgroups;
+	bool cgroup_at_start; /* built ahead: the run's cgroup is made when the command comes (an idle
+			       * sandbox holds none, and leaves none behind if its daemon is killed) */
 	struct observer *obs;
 	struct lx_child c;
 	struct loop l;
@@ -672,6 +683,89 @@ static int resolve_plan(const struct run_request *req, struct audit_sink *sink, 
 	if (*stage && sink && audit_sink_set_staged(sink, (*stage)->name) < 0)
 		return cerr_set(err, ENOMEM, "out of memory");
 	return plan_compile(r, plan, err);
+}
+
+/* A path's file: device, inode and, where the file system keeps it, birth time (an inode number is
+ * reused at once: `rm -rf .git && mkdir .git` often gets the same one). */
+static void path_identity(FILE *f, const char *path)
+{
+	struct statx sx;
+	if (path && statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO | STATX_BTIME, &sx) == 0)
+		fprintf(f, "%s %x:%x:%jx %o %jd.%u\n", path, sx.stx_dev_major, sx.stx_dev_minor, (uintmax_t)sx.stx_ino,
+			(unsigned)(sx.stx_mode & S_IFMT), (sx.stx_mask & STATX_BTIME) ? (intmax_t)sx.stx_btime.tv_sec : -1,
+			(sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_nsec : 0);
+	else
+		fprintf(f, "%s -\n", path ? path : "");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory's entries (name and inode, sorted), once per directory. */
+static void dir_identity(FILE *f, const char *dir, struct strv *seen)
+{
+	if (strv_contains(seen, dir) || strv_push(seen, dir) < 0)
+		return;
+	DIR *d = opendir(dir);
+	struct strv names = {0};
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char *e = NULL;
+		if (asprintf(&e, "%s:%ju", de->d_name, (uintmax_t)de->d_ino) >= 0)
+			strv_push_owned(&names, e);
+	}
+	if (d)
+		closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(char *), cmp_str);
+	fprintf(f, "dir %s %s\n", dir, d ? "" : "-");
+	for (size_t i = 0; i < names.n; i++)
+		fprintf(f, " %s\n", names.v[i]);
+	strv_clear(&names);
+}
+
+/*
+ * What a sandbox built ahead stands on: its plan, and which inode each path of the plan was when
+ * the view was built. A bind mount holds the inode, not the name: a workspace or a .git replaced
+ * since (`rm -rf .git && git init`) would otherwise be shown as it was, and the broker would take the
+ * new one for an attack. NULL on ENOMEM.
+ */
+static char *plan_identity(const struct plan *p, const char *text)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputs(text, f);
+	for (size_t i = 0; i < p->nops; i++)
+		path_identity(f, p->ops[i].path);
+	for (size_t i = 0; i < p->ngrants; i++)
+		path_identity(f, p->grants[i].path);
+	/* Landlock grants reading entry by entry in each directory on the way to a deny-read path (as it
+	 * was when the rules were made): a name made there since is unreadable to a sandbox built before. */
+	struct strv seen = {0};
+	for (size_t i = 0; i < p->nread_deny; i++) {
+		path_identity(f, p->read_deny[i]);
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", p->read_deny[i]);
+		for (char *slash = dir; (slash = strchr(slash + 1, '/'));) {
+			*slash = '\0';
+			dir_identity(f, dir, &seen);
+			*slash = '/';
+		}
+		dir_identity(f, "/", &seen);
+	}
+	strv_clear(&seen);
+	for (size_t i = 0; i < p->nguarded; i++) {
+		char path[PATH_MAX];
+		path_identity(f, p->guarded[i].dir);
+		snprintf(path, sizeof(path), "%s/%s", p->guarded[i].dir, p->guarded[i].name);
+		path_identity(f, path);
+	}
+	return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 
 /* The request's own files: the previous report gone, the report's and the config files' places. */
@@ -710,7 +804,7 @@ static void prep_teardown(struct backend_prep *x)
 		x->l.init = 0;
 	}
 	lx_netproxy_stop(x->np);
-	int *fds[] = {&x->master, &x->l.sig_fd, &x->l.timer_fd, &x->l.sync_fd};
+	int *fds[] = {&x->master, &x->l.sig_fd, &x->l.timer_fd, &x->l.sync_fd, &x->l.view_mounts_fd};
 	for (size_t i = 0; i < ARRAY_LEN(fds); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
@@ -738,6 +832,9 @@ static void lx_discard(struct backend_prep *x)
 	plan_release(&x->plan);
 	resolved_release(&x->r);
 	free(x->plan_text);
+	free(x->identity);
+	if (x->mounts_fd >= 0)
+		close(x->mounts_fd);
 	free(x);
 }
 
@@ -820,7 +917,9 @@ static int lx_prepare(const struct run_request *req, struct backend_prep **out, 
 	if (!x)
 		return cerr_set(err, ENOMEM, "out of memory");
 	x->master = -1;
-	x->l = (struct loop){.sync_fd = -1, .sig_fd = -1, .timer_fd = -1, .result = -1, .verbose = req->verbose};
+	x->mounts_fd = -1;
+	x->l = (struct loop){.sync_fd = -1, .sig_fd = -1, .timer_fd = -1, .result = -1, .verbose = req->verbose,
+			     .view_mounts_fd = -1};
 	/* A previous run's report must not pass for this one's. */
 	if (req->report_path && !req->explain_only && unlink(req->report_path) < 0 && errno != ENOENT)
 		return cerr_sys(err, errno, "--report `%s`: remove the previous report", req->report_path);
@@ -840,8 +939,16 @@ static int lx_prepare(const struct run_request *req, struct backend_prep **out, 
 	if (req->explain_only)
 		return 1;
 	x->day = (int64_t)(time(NULL) / 86400);
+	if (req->ahead) {
+		/* poll() says POLLPRI on it once the host's mount table changes (proc(5), mounts). */
+		x->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		if (x->mounts_fd < 0 || !(x->identity = plan_identity(&x->plan, x->plan_text))) {
+			cerr_sys(err, x->mounts_fd < 0 ? errno : ENOMEM, "note what the sandbox built ahead stands on");
+			goto fail;
+		}
+	}
 	x->c = (struct lx_child){.plan = &x->plan, .policy = p, .cap_last = lx_cap_last(), .verbose = req->verbose,
-				 .audit_fd = audit_sink_fd(x->sink)};
+				 .audit_fd = audit_sink_fd(x->sink), .ahead = req->ahead};
 	if (check_layers(p, &x->plan, &x->c, err) < 0)
 		goto fail;
 	if (x->plan.proxy) {
@@ -851,6 +958,12 @@ static int lx_prepare(const struct run_request *req, struct backend_prep **out, 
 	}
 	if (plan_limits(p, &x->c, &x->cgroups, err) < 0)
 		goto fail;
+	if (req->ahead && x->cgroups) {
+		lx_cgroup_remove(x->cgroups);
+		free(x->cgroups);
+		x->cgroups = NULL;
+		x->cgroup_at_start = true;
+	}
 	if (!req->no_audit) {
 		if (!(x->obs = observer_new(&x->plan, p, x->sink))) {
 			cerr_set(err, ENOMEM, "out of memory");
@@ -899,6 +1012,19 @@ static int send_command(struct backend_prep *x, const struct run_request *req, c
 	while (envp[n[1]])
 		n[1]++;
 	fwrite(n, sizeof(n), 1, f);
+	struct run_wire_attrs wa = {0};
+	if (req->attrs) {
+		wa.present = 1;
+		wa.umask = req->attrs->umask & 0777;
+		wa.nice = req->attrs->nice;
+		for (int i = 0; i < RUN_NLIMITS; i++)
+			if (req->attrs->has_limit[i]) {
+				wa.has_limit |= 1u << i;
+				wa.soft[i] = req->attrs->soft[i];
+				wa.hard[i] = req->attrs->hard[i];
+			}
+	}
+	fwrite(&wa, sizeof(wa), 1, f);
 	fwrite(x->r.cwd, strlen(x->r.cwd) + 1, 1, f);
 	for (size_t i = 0; i < n[0]; i++)
 		fwrite(argv[i], strlen(argv[i]) + 1, 1, f);
@@ -922,7 +1048,7 @@ static int send_command(struct backend_prep *x, const struct run_request *req, c
 
 static int lx_start(struct backend_prep *x, const struct run_request *req, struct cordon_error **err)
 {
-	__attribute__((cleanup(discardp))) struct backend_prep *xp = x;
+	__attribute__((cleanup(discardp), unused)) struct backend_prep *xp = x;
 	struct loop *l = &x->l;
 	l->err = err;
 	l->verbose = req->verbose;
@@ -949,6 +1075,15 @@ static int lx_start(struct backend_prep *x, const struct run_request *req, struc
 		return cerr_set(err, ENOTTY, "the sandbox has no pty to give the command (opening its /dev/pts/ptmx "
 					     "failed); stdin is a terminal, which the command must not get"), -1;
 	unsigned flags = use_pty ? RUN_PTY | (isatty(1) == 1 ? RUN_PTY_STDOUT : 0) | (isatty(2) == 1 ? RUN_PTY_STDERR : 0) : 0;
+	/* Into the cgroup before init starts the command: every descendant is counted. */
+	if (x->cgroup_at_start) {
+		const struct cordon_policy *p = req->policy;
+		x->cgroups = lx_cgroup_create(p->limits[CORDON_LIMIT_MEMORY], p->limits[CORDON_LIMIT_MAX_PROCS]);
+		if (!x->cgroups)
+			return cerr_set(err, EAGAIN, "cannot make the run's cgroup (--memory, --max-procs) any more"), -1;
+		if (lx_cgroup_enter(x->cgroups, x->l.init, err) < 0)
+			return -1;
+	}
 	if (record_start(req, x, err) < 0)
 		return -1;
 	struct timespec t0;
@@ -990,7 +1125,12 @@ end:
 
 static bool lx_prepared_for(struct backend_prep *x, const struct run_request *req)
 {
-	if (req->staged || req->explain_only || req->verbose || x->stage || x->l.init <= 0)
+	if (req->staged || req->explain_only || req->verbose || x->stage || x->l.init <= 0 || !x->identity)
+		return false;
+	/* A mount or unmount on the host since (the view was copied before it), or in the sandbox's own
+	 * view: nothing runs there yet, so that is the host removing a directory the view binds. */
+	struct pollfd pm[2] = {{.fd = x->mounts_fd, .events = POLLPRI}, {.fd = x->l.view_mounts_fd, .events = POLLPRI}};
+	if (x->l.view_mounts_fd < 0 || poll(pm, 2, 0) != 0)
 		return false;
 	/* The default log is a file a day; and a log moved aside since would lose the records. */
 	if (!req->no_audit && !req->audit_path && (int64_t)(time(NULL) / 86400) != x->day)
@@ -1004,7 +1144,8 @@ static bool lx_prepared_for(struct backend_prep *x, const struct run_request *re
 	bool same = false;
 	if (resolve_plan(req, x->sink, &r, &plan, &st, &e) == 0 && r.cwd) {
 		_cleanup_free_ char *text = plan_describe(&plan);
-		same = text && strcmp(text, x->plan_text) == 0;
+		_cleanup_free_ char *id = text ? plan_identity(&plan, text) : NULL;
+		same = id && strcmp(id, x->identity) == 0;
 		if (same) {
 			free(x->r.cwd);
 			x->r.cwd = steal_ptr(&r.cwd);

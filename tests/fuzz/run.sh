@@ -15,7 +15,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets="config parsers allowlist audit_read stagefile http_head socks5 tls_sni dns_query"
+targets="config parsers allowlist audit_read stagefile proto http_head socks5 tls_sni dns_query"
 
 if [ ! -f "$build/build.ninja" ]; then
 	# shellcheck disable=SC2086 # FUZZ_MESON_ARGS is a list of words

@@ -56,6 +56,7 @@ struct slot {
 	uint64_t digest;
 	struct proto_run pred;
 	uint64_t used; /* when last used (the daemon's request counter) */
+	bool refill;   /* its pool is to be topped up (see refill_due) */
 };
 
 /* A forked process: building or holding a sandbox (in the pool), or serving a request. */
@@ -82,7 +83,11 @@ struct daemon {
 	size_t npend, cappend;
 	uint64_t requests;
 	bool stop;
+	struct timespec refill_at; /* when the pools are topped up, unless nothing runs before */
 };
+
+/* The longest a pool waits to be topped up after a hand-out. */
+#define REFILL_DELAY_MS 50
 
 /* Requests still being sent after this long are dropped. */
 #define PENDING_MAX_MS 10000
@@ -265,6 +270,7 @@ static struct slot *slot_for(struct daemon *d, char *key, struct proto_run *req)
 		}
 		s->key = key;
 		s->digest = h;
+		s->refill = false;
 	}
 	s->pred = *req; /* the latest request: its environment is what the next sandboxes are built with */
 	proto_run_init(req);
@@ -358,8 +364,12 @@ static void dispatch(struct daemon *d, int conn, struct conn_reader *r)
 		goto refused;
 	}
 handed:
-	if (slot)
-		refill(d, slot);
+	/* Building sandboxes takes CPU the command just handed out needs to start: the pool is topped
+	 * up once no request is running, or REFILL_DELAY_MS later at the latest. */
+	if (slot && !slot->refill) {
+		slot->refill = true;
+		clock_gettime(CLOCK_MONOTONIC, &d->refill_at);
+	}
 	proto_run_release(&req);
 	return;
 refused:
@@ -456,6 +466,33 @@ static long ms_since(const struct timespec *t)
 	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
+static bool serving(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->nkids; i++)
+		if (!d->kids[i].slot)
+			return true;
+	return false;
+}
+
+static bool refill_pending(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->nslots; i++)
+		if (d->slots[i].refill)
+			return true;
+	return false;
+}
+
+static void refill_due(struct daemon *d)
+{
+	if (!refill_pending(d) || (serving(d) && ms_since(&d->refill_at) < REFILL_DELAY_MS))
+		return;
+	for (size_t i = 0; i < d->nslots; i++)
+		if (d->slots[i].refill) {
+			d->slots[i].refill = false;
+			refill(d, &d->slots[i]);
+		}
+}
+
 static int loop(struct daemon *d)
 {
 	struct pollfd *pfd = NULL;
@@ -480,6 +517,8 @@ static int loop(struct daemon *d)
 		for (size_t i = 0; i < nkids; i++)
 			pfd[n++] = (struct pollfd){.fd = d->kids[i].ctl, .events = POLLIN};
 		int timeout = npend ? 1000 : -1;
+		if (refill_pending(d))
+			timeout = 10;
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
 		/* Children first (by pid: the array moves as they come and go), then requests. */
@@ -520,6 +559,7 @@ static int loop(struct daemon *d)
 			on_signal(d);
 		if (pfd[0].revents)
 			on_accept(d);
+		refill_due(d);
 	}
 	free(pfd);
 	return 0;

@@ -25,8 +25,10 @@ static char *fmt(const char *f, ...)
 }
 
 /* The members every RUN request's options must have, at their defaults (JSON text). */
+#define PROCESS_DEFAULT "\"process\":{\"umask\":18,\"nice\":0,\"limits\":{}}"
 #define OPTS_DEFAULT                                                                                   \
-	"\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[],\"tty\":\"none\",\"stdio_closed\":0"
+	"\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[],\"tty\":\"none\",\"stdio_closed\":0," \
+	PROCESS_DEFAULT
 
 /* A RUN payload; each argument is JSON text (opts: the members of the options object). */
 static char *run_json(const char *argv, const char *env, const char *cwd, const char *policy, const char *opts)
@@ -225,7 +227,8 @@ static const char full_policy[] =
 static const char full_opts[] =
 	"\"audit\":\"/tmp/audit.jsonl\",\"no_audit\":false,\"report\":\"/tmp/report.json\",\"staged\":true,"
 	"\"session\":\"s1\",\"verbose\":true,\"config_files\":[\"/etc/cordon/a.json\",\"/home/u/.config/cordon/b.json\"],"
-	"\"tty\":\"foreground\",\"stdio_closed\":5";
+	"\"tty\":\"foreground\",\"stdio_closed\":5,"
+	"\"process\":{\"umask\":63,\"nice\":5,\"limits\":{\"nofile\":[1024,4096],\"core\":[0,-1],\"stack\":[-1,-1]}}";
 
 static void check_full(const struct proto_run *r)
 {
@@ -260,6 +263,12 @@ static void check_full(const struct proto_run *r)
 	assert_int_equal(r->config_files.n, 2);
 	assert_int_equal(r->tty, PROTO_TTY_FOREGROUND);
 	assert_int_equal(r->stdio_closed, 5);
+	assert_int_equal(r->umask, 077);
+	assert_int_equal(r->nice, 5);
+	assert_true(r->has_limit[7] && r->soft[7] == 1024 && r->hard[7] == 4096); /* nofile */
+	assert_true(r->has_limit[4] && r->soft[4] == 0 && r->hard[4] == UINT64_MAX); /* core */
+	assert_true(r->has_limit[3] && r->soft[3] == UINT64_MAX);                     /* stack */
+	assert_false(r->has_limit[0]);
 }
 
 static void test_run_round_trip_parsed(void **state)
@@ -376,7 +385,8 @@ static void test_run_refused_shape(void **state)
 /* The options, spelt out (opts_json's arguments are JSON text). */
 static char *opts_json(const char *no_audit, const char *staged, const char *tty, const char *closed, const char *extra)
 {
-	return fmt("\"no_audit\":%s,\"staged\":%s,\"verbose\":false,\"config_files\":[],\"tty\":%s,\"stdio_closed\":%s%s",
+	return fmt("\"no_audit\":%s,\"staged\":%s,\"verbose\":false,\"config_files\":[],\"tty\":%s,\"stdio_closed\":%s,"
+		   PROCESS_DEFAULT "%s",
 		   no_audit, staged, tty, closed, extra);
 }
 
@@ -402,12 +412,29 @@ static void test_run_refused_options(void **state)
 		"absolute");
 	REFUSED(run_json("[\"ls\"]", "[]", "\"/w\"", "{}",
 			 "\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[\"rel.json\"],"
-			 "\"tty\":\"none\",\"stdio_closed\":0"),
+			 "\"tty\":\"none\",\"stdio_closed\":0," PROCESS_DEFAULT),
 		EPROTO, "options.config_files", "absolute");
 	REFUSED(run_opts(opts_json("false", "false", "\"maybe\"", "0", "")), EPROTO, "options.tty",
 		"none, foreground or background");
 	REFUSED(run_opts(opts_json("false", "false", "1", "0", "")), EPROTO, "options.tty", "none, foreground");
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "8", "")), EPROTO, "options.stdio_closed", "0 to 7");
+	/* The process attributes. */
+	const char *bad_process[][2] = {
+		{"{\"umask\":512,\"nice\":0,\"limits\":{}}", "options.process.umask"},
+		{"{\"umask\":-1,\"nice\":0,\"limits\":{}}", "options.process.umask"},
+		{"{\"umask\":18,\"nice\":20,\"limits\":{}}", "options.process.nice"},
+		{"{\"umask\":18,\"nice\":0}", "options.process.limits"},
+		{"{\"umask\":18,\"nice\":0,\"limits\":{\"files\":[1,2]}}", "unknown key `files` in options.process.limits"},
+		{"{\"umask\":18,\"nice\":0,\"limits\":{\"nofile\":[5,2]}}", "soft <= hard"},
+		{"{\"umask\":18,\"nice\":0,\"limits\":{\"nofile\":[-2,2]}}", "options.process.limits"},
+		{"{\"umask\":18,\"nice\":0,\"limits\":{\"nofile\":[1]}}", "options.process.limits"},
+		{"{\"umask\":18,\"nice\":0,\"limits\":{},\"groups\":[]}", "unknown key `groups` in options.process"},
+	};
+	for (size_t i = 0; i < sizeof(bad_process) / sizeof(bad_process[0]); i++)
+		REFUSED(run_json("[\"ls\"]", "[]", "\"/w\"", "{}",
+				 fmt("\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[],"
+				     "\"tty\":\"none\",\"stdio_closed\":0,\"process\":%s", bad_process[i][0])),
+			EPROTO, bad_process[i][1]);
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "-1", "")), EPROTO, "options.stdio_closed", "0 to 7");
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "1.0", "")), EPROTO, "options.stdio_closed", "integer");
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "\"1\"", "")), EPROTO, "options.stdio_closed", "integer");
@@ -459,7 +486,8 @@ static void test_key_same(void **state)
 		run_json("[\"make\"]", BASE_ENV, "\"/w\"", BASE_POLICY, OPTS_DEFAULT ",\"report\":\"/tmp/r.json\""),
 		run_json("[\"make\"]", BASE_ENV, "\"/w\"", BASE_POLICY,
 			 "\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[\"/etc/c.json\"],"
-			 "\"tty\":\"foreground\",\"stdio_closed\":6"),
+			 "\"tty\":\"foreground\",\"stdio_closed\":6,"
+			 "\"process\":{\"umask\":63,\"nice\":3,\"limits\":{\"nofile\":[1,2]}}"),
 		/* argv */
 		run_json("[\"rm\",\"-rf\",\"/\"]", BASE_ENV, "\"/w\"", BASE_POLICY, OPTS_DEFAULT),
 		/* variables other than HOME and XDG_STATE_HOME: changed, added, removed */

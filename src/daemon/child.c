@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
@@ -17,21 +18,43 @@
 
 extern char **environ;
 
-/* The client's frames during the run: a signal to forward, or its going away. */
+/* The client's side during the run: its frames are read a piece at a time (the supervisor's loop
+ * must go on meanwhile: the timeout, the broker, the pty), and a frame must arrive whole within
+ * FRAME_MAX_MS of its first byte. */
+#define FRAME_MAX_MS 2000
+
+struct client {
+	int conn;
+	struct conn_reader r;
+	struct timespec first; /* when the frame being read began */
+};
+
+/* A signal to forward, 0 for nothing (yet), or -1: the client is gone, or broke the protocol. */
 static int on_client(void *ctx)
 {
-	int conn = *(int *)ctx;
-	uint16_t type;
-	_cleanup_free_ char *payload = NULL;
-	size_t len;
-	int fds[CONN_MAX_FDS], nfds = 0;
+	struct client *c = ctx;
 	struct cordon_error *err = NULL;
-	int rc = conn_recv(conn, &type, &payload, &len, fds, 0, &nfds, &err);
-	int sig = -1;
-	if (rc == 0 && type == PROTO_SIGNAL && proto_signal_parse(payload, len, &sig, &err) < 0)
+	bool fresh = c->r.got == 0;
+	int rc = conn_reader_step(&c->r, c->conn, &err);
+	int sig = 0;
+	if (rc > 0) {
+		if (c->r.type != PROTO_SIGNAL || c->r.nfds || proto_signal_parse(c->r.payload, c->r.len, &sig, &err) < 0)
+			sig = -1;
+		conn_reader_release(&c->r);
+		c->r.nonblock = true;
+	} else if (rc < 0) {
 		sig = -1;
+	} else {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (fresh && c->r.got)
+			c->first = now;
+		long ms = (long)(now.tv_sec - c->first.tv_sec) * 1000 + (now.tv_nsec - c->first.tv_nsec) / 1000000;
+		if (c->r.got && ms > FRAME_MAX_MS)
+			sig = -1;
+	}
 	cordon_error_free(err);
-	return rc == 0 ? sig : -1;
+	return sig;
 }
 
 static void replay(int from, int to)
@@ -89,9 +112,12 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 	int fl = fcntl(conn, F_GETFL);
 	if (fl >= 0)
 		fcntl(conn, F_SETFL, fl & ~O_NONBLOCK);
-	/* A client that stops reading or writing mid-frame cannot hold the run up. */
-	struct timeval tv = {.tv_sec = 2};
-	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* A client that stops reading the result cannot hold this process forever. */
+	struct timeval tv = {.tv_sec = 30};
+	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct client client = {.conn = conn};
+	conn_reader_init(&client.r, 0);
+	client.r.nonblock = true;
 	if (chdir(req->cwd) < 0) {
 		cerr_sys(&err, errno, "working directory `%s`", req->cwd);
 		if (prep)
@@ -117,7 +143,7 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 		.tty = req->tty == PROTO_TTY_FOREGROUND ? RUN_TTY_FOREGROUND : RUN_TTY_BACKGROUND,
 		.control_fd = conn,
 		.control = on_client,
-		.control_ctx = &conn,
+		.control_ctx = &client,
 		.stdio_closed = req->stdio_closed,
 		.report_json = &report,
 	};
@@ -146,5 +172,6 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 	}
 	fflush(NULL);
 	send_result(conn, status, err, report);
+	conn_reader_release(&client.r);
 	cordon_error_free(err);
 }

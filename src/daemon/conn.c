@@ -97,21 +97,49 @@ static bool take_fds(struct conn_reader *r, struct msghdr *mh)
 	return ok;
 }
 
+/* The payload buffer holds at least `need` bytes (never more than the frame's length, plus a NUL). */
+static int reserve(struct conn_reader *r, size_t need)
+{
+	if (need <= r->cap && r->payload)
+		return 0;
+	size_t cap = r->cap ? r->cap * 2 : 4096;
+	if (cap < need)
+		cap = need;
+	if (cap > (size_t)r->len)
+		cap = (size_t)r->len;
+	char *p = realloc(r->payload, cap + 1);
+	if (!p)
+		return -1;
+	r->payload = p;
+	r->cap = cap;
+	return 0;
+}
+
 int conn_reader_step(struct conn_reader *r, int fd, struct cordon_error **err)
 {
 	for (;;) {
 		bool in_hdr = r->got < PROTO_HEADER_LEN;
-		if (!in_hdr && r->got == PROTO_HEADER_LEN + r->len)
+		if (!in_hdr && r->got == PROTO_HEADER_LEN + r->len) {
+			if (reserve(r, r->len) < 0)
+				return cerr_set(err, ENOMEM, "out of memory");
+			r->payload[r->len] = '\0';
 			return 1;
-		char *dst = in_hdr ? (char *)r->hdr + r->got : r->payload + (r->got - PROTO_HEADER_LEN);
+		}
+		size_t off = in_hdr ? 0 : r->got - PROTO_HEADER_LEN;
 		size_t want = in_hdr ? PROTO_HEADER_LEN - r->got : PROTO_HEADER_LEN + r->len - r->got;
+		/* A payload is taken 64 KiB at a time: memory follows what a peer sent, not what it said. */
+		if (!in_hdr && want > 65536)
+			want = 65536;
+		if (!in_hdr && reserve(r, off + want) < 0)
+			return cerr_set(err, ENOMEM, "out of memory");
+		char *dst = in_hdr ? (char *)r->hdr + r->got : r->payload + off;
 		struct iovec iov = {.iov_base = dst, .iov_len = want};
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * CONN_MAX_FDS)];
 			struct cmsghdr align;
 		} u;
 		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (r->nonblock ? MSG_DONTWAIT : 0));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -123,13 +151,8 @@ int conn_reader_step(struct conn_reader *r, int fd, struct cordon_error **err)
 		if (!take_fds(r, &mh))
 			return cerr_set(err, EPROTO, "a frame carried more than %d file descriptors", r->maxfds);
 		r->got += (size_t)n;
-		if (in_hdr && r->got == PROTO_HEADER_LEN) {
-			if (proto_header_parse(r->hdr, &r->type, &r->len, err) < 0)
-				return -1;
-			if (!(r->payload = malloc((size_t)r->len + 1)))
-				return cerr_set(err, ENOMEM, "out of memory");
-			r->payload[r->len] = '\0';
-		}
+		if (in_hdr && r->got == PROTO_HEADER_LEN && proto_header_parse(r->hdr, &r->type, &r->len, err) < 0)
+			return -1;
 	}
 }
 

@@ -3,6 +3,7 @@
 #ifndef CORDON_DAEMON_CONN_H
 #define CORDON_DAEMON_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,9 +26,11 @@ struct conn_reader {
 	uint16_t type;
 	uint32_t len;
 	char *payload;
+	size_t cap;       /* bytes allocated for the payload: grown as it arrives, not as announced */
 	int fds[CONN_MAX_FDS];
 	int nfds;
 	int maxfds;
+	bool nonblock;    /* receive with MSG_DONTWAIT (the socket itself may block for writes) */
 };
 void conn_reader_init(struct conn_reader *r, int maxfds);
 void conn_reader_release(struct conn_reader *r);

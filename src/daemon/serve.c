@@ -84,10 +84,15 @@ struct daemon {
 	uint64_t requests;
 	bool stop;
 	struct timespec refill_at; /* when the pools are topped up, unless nothing runs before */
+	struct timespec accept_paused; /* out of file descriptors: the listener rests a moment */
+	bool paused;
 };
 
 /* The longest a pool waits to be topped up after a hand-out. */
 #define REFILL_DELAY_MS 50
+
+/* Bytes of requests still coming in, all connections together; past it the largest is dropped. */
+#define PENDING_MAX_BYTES (256u << 20)
 
 /* Requests still being sent after this long are dropped. */
 #define PENDING_MAX_MS 10000
@@ -401,18 +406,60 @@ static void on_frame(struct daemon *d, size_t i)
 	close_pending(d, i);
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/*
+ * A peer of the same uid is not enough: a sandboxed command runs as that uid too, and could ask for
+ * a run under another policy (full-access). Every sandbox is in a user namespace of its own, so the
+ * peer must be in the daemon's. Its pid comes from SO_PEERCRED; a pidfd (SO_PEERPIDFD, Linux 6.5)
+ * proves the namespace read was that process's and not a successor's under a reused pid.
+ */
+static bool peer_in_my_userns(int fd)
+{
+	struct ucred cr;
+	socklen_t l = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0 || cr.pid <= 0)
+		return false; /* not visible from the daemon's PID namespace */
+	int pidfd = -1;
+	l = sizeof(pidfd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0)
+		pidfd = -1;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)cr.pid);
+	struct stat peer, mine;
+	bool same = stat(path, &peer) == 0 && stat("/proc/self/ns/user", &mine) == 0 && peer.st_dev == mine.st_dev &&
+		    peer.st_ino == mine.st_ino;
+	if (pidfd >= 0) {
+		same = same && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+		close(pidfd);
+	}
+	return same;
+}
+
 static void on_accept(struct daemon *d)
 {
 	for (;;) {
 		int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+			/* The connection stays queued, the listener readable: polling it now would spin. */
+			d->paused = true;
+			clock_gettime(CLOCK_MONOTONIC, &d->accept_paused);
+		}
 		if (fd < 0)
 			return;
-		/* Same user only: a sandbox runs as the daemon's user, with the client's stdio. */
+		/* Same user only: a sandbox runs as the daemon's user, with the client's stdio. And not
+		 * from inside a sandbox. */
 		long uid = conn_peer_uid(fd);
-		if (uid != (long)geteuid() || d->npend >= PENDING_MAX) {
+		bool here = uid == (long)geteuid() && peer_in_my_userns(fd);
+		if (!here || d->npend >= PENDING_MAX) {
 			struct cordon_error *e = NULL;
 			if (uid != (long)geteuid())
 				cerr_set(&e, EACCES, "this cordon daemon serves uid %u only, not uid %ld", geteuid(), uid);
+			else if (!here)
+				cerr_set(&e, EACCES, "this cordon daemon serves clients in its own user namespace only (a "
+						     "command inside a sandbox cannot ask it for runs)");
 			else
 				cerr_set(&e, EAGAIN, "the daemon has %u requests coming in already", PENDING_MAX);
 			refuse(fd, e);
@@ -466,6 +513,26 @@ static long ms_since(const struct timespec *t)
 	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
+/* Requests coming in hold at most PENDING_MAX_BYTES together: the largest goes first. */
+static void drop_greedy(struct daemon *d)
+{
+	for (;;) {
+		size_t total = 0, big = 0;
+		for (size_t i = 0; i < d->npend; i++) {
+			total += d->pend[i].r.cap;
+			if (d->pend[i].r.cap > d->pend[big].r.cap)
+				big = i;
+		}
+		if (total <= PENDING_MAX_BYTES)
+			return;
+		struct cordon_error *e = NULL;
+		cerr_set(&e, ENOBUFS, "the daemon holds %u MiB of requests coming in already", PENDING_MAX_BYTES >> 20);
+		refuse(d->pend[big].fd, e);
+		cordon_error_free(e);
+		close_pending(d, big);
+	}
+}
+
 static bool serving(const struct daemon *d)
 {
 	for (size_t i = 0; i < d->nkids; i++)
@@ -509,7 +576,9 @@ static int loop(struct daemon *d)
 			cap = need;
 		}
 		size_t n = 0;
-		pfd[n++] = (struct pollfd){.fd = d->lfd, .events = POLLIN};
+		if (d->paused && ms_since(&d->accept_paused) >= 100)
+			d->paused = false;
+		pfd[n++] = (struct pollfd){.fd = d->paused ? -1 : d->lfd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
 		size_t npend = d->npend, nkids = d->nkids;
 		for (size_t i = 0; i < npend; i++)
@@ -517,7 +586,7 @@ static int loop(struct daemon *d)
 		for (size_t i = 0; i < nkids; i++)
 			pfd[n++] = (struct pollfd){.fd = d->kids[i].ctl, .events = POLLIN};
 		int timeout = npend ? 1000 : -1;
-		if (refill_pending(d))
+		if (refill_pending(d) || d->paused)
 			timeout = 10;
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
@@ -555,6 +624,7 @@ static int loop(struct daemon *d)
 			}
 			cordon_error_free(err);
 		}
+		drop_greedy(d);
 		if (pfd[1].revents)
 			on_signal(d);
 		if (pfd[0].revents)
@@ -657,7 +727,18 @@ int daemon_serve(const struct serve_options *o, struct cordon_error **err)
 	d.lfd = o->socket ? -1 : activated_socket();
 	if (d.lfd < 0) {
 		char path[PATH_MAX];
-		if (o->socket)
+		char cwd[PATH_MAX];
+		if (o->socket && o->socket[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+			free(d.slots);
+			return cerr_sys(err, errno, "getcwd");
+		}
+		/* Absolute: a relative name in /proc/net/unix is one no sandbox could mask. */
+		if (o->socket && o->socket[0] != '/') {
+			if (snprintf(path, sizeof(path), "%s/%s", cwd, o->socket) >= (int)sizeof(path)) {
+				free(d.slots);
+				return cerr_set(err, ENAMETOOLONG, "socket `%s`: too long", o->socket);
+			}
+		} else if (o->socket)
 			snprintf(path, sizeof(path), "%s", o->socket);
 		else if (daemon_socket_path(path, sizeof(path)) < 0) {
 			free(d.slots);

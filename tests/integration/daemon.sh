@@ -722,6 +722,44 @@ else
 		"marker: $(cat "$OUTD/escaped-$NONCE" 2>&1)" "requests $before -> $after (1 expected: the run itself)"
 fi
 
+# A daemon started (or restarted) while a sandbox runs: its socket is not masked in that sandbox's
+# view, so only the daemon's own check stands between the command and a full-access run. It refuses
+# peers outside its user namespace (every sandbox has its own).
+D7=$(sockdir)
+S7=$D7/late.sock
+own "$D7"
+sb_bg "$LOGS/late-$NONCE.out" -w "$WS" --no-daemon -- "$PY" -c 'import json, os, socket, struct, sys, time
+p = json.load(open(sys.argv[3]))
+p["argv"] = ["/bin/sh", "-c", "echo escaped > " + sys.argv[2]]
+p["policy"]["mode"] = "full-access"
+p["options"]["no_audit"] = True
+b = json.dumps(p).encode()
+for _ in range(200):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.05)
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("connect refused:", e); sys.exit(3)
+fd = os.open("/dev/null", os.O_RDWR)
+s.sendmsg([b"CRDN" + struct.pack(">HHI", 1, 1, len(b)) + b], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", fd, fd, fd))])
+print("answer:", s.recv(4096)[12:].decode(errors="replace"))
+time.sleep(0.5)' "$S7" "$OUTD/late-escaped-$NONCE" "$TPL"
+LATE_PID=$SB_PID
+sleep 0.5
+serve_bg "$S7" --pool 1
+P7=$SRV_PID
+wait_for 100 pid_gone "$LATE_PID"
+if [[ ! -e $OUTD/late-escaped-$NONCE ]] && grep -q "own user namespace only" "$LOGS/late-$NONCE.out"; then
+	ok "a daemon started after the sandbox refuses the sandboxed command (another user namespace): no full-access run"
+else
+	not_ok "a daemon started after the sandbox refuses the sandboxed command" "$(cat "$LOGS/late-$NONCE.out")" \
+		"marker: $(cat "$OUTD/late-escaped-$NONCE" 2>&1)"
+fi
+kill -TERM "$P7" 2>/dev/null
+
 # ---------------------------------------------------------------------------------------------
 # 8. Fail closed through the daemon: no Landlock in the daemon
 

@@ -327,7 +327,7 @@ static int resolve_sockets(struct resolved *r, struct cordon_error **err)
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *path = strchr(line, '/');
-		if (!path || path[-1] != ' ' || hidden_already(r, path))
+		if (!path || path == line || path[-1] != ' ' || hidden_already(r, path))
 			continue; /* unnamed, abstract (@...), relative, or hidden already */
 		char *slash = strrchr(path, '/');
 		*slash = '\0';

@@ -28,6 +28,7 @@
 #include "backend/linux/linux.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "core/policy.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -111,6 +112,15 @@ static int read_command(int mfd, struct command *cmd, struct cordon_error **err)
 	return 0;
 }
 
+/* The resource limits lx_set_rlimits() set from the policy. */
+static bool policy_limited(const struct lx_child *c, int res)
+{
+	const struct cordon_policy *p = c->policy;
+	return (res == RLIMIT_NPROC && c->nproc_rlimit) || (res == RLIMIT_AS && c->as_rlimit) ||
+	       (res == RLIMIT_CPU && p->limits[CORDON_LIMIT_CPU_SECONDS]) ||
+	       (res == RLIMIT_FSIZE && p->limits[CORDON_LIMIT_FILE_SIZE]);
+}
+
 static int above_stdio(int fd)
 {
 	return fd >= 0 && fd <= 2 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : fd;
@@ -168,6 +178,10 @@ __attribute__((noreturn)) static void exec_command(struct lx_child *c, struct co
 				continue;
 			rlim_t hard = cmd->attrs.hard[i] < cur.rlim_max ? (rlim_t)cmd->attrs.hard[i] : cur.rlim_max;
 			rlim_t soft = cmd->attrs.soft[i] < hard ? (rlim_t)cmd->attrs.soft[i] : hard;
+			/* A limit the policy set is init's own soft limit, which must stay (--cpu-seconds
+			 * leaves a second between SIGXCPU and SIGKILL). */
+			if (policy_limited(c, i) && soft > cur.rlim_cur)
+				soft = cur.rlim_cur;
 			setrlimit(i, &(struct rlimit){.rlim_cur = soft, .rlim_max = hard});
 		}
 	}
@@ -248,9 +262,11 @@ void lx_child_main(struct lx_child *c)
 {
 	_cleanup_error_ struct cordon_error *err = NULL;
 	int fd = c->sync_fd;
-	/* The clone copied the supervisor's descriptors: the audit log's is not the sandbox's to hold. */
-	if (c->audit_fd >= 0)
-		close(c->audit_fd);
+	/* The clone copied the supervisor's descriptors (the audit log's, a daemon's sockets and memfds,
+	 * a client's connection): init keeps its stdio and the sync socket, nothing else. */
+	if (fd > 3)
+		syscall(SYS_close_range, 3, (unsigned)fd - 1, 0);
+	syscall(SYS_close_range, fd >= 3 ? (unsigned)fd + 1 : 3u, ~0U, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(CORDON_EXIT_FAILURE);
 	struct sync_msg go;

@@ -744,7 +744,10 @@ try:
 except OSError as e:
     print("connect refused:", e); sys.exit(3)
 fd = os.open("/dev/null", os.O_RDWR)
-s.sendmsg([b"CRDN" + struct.pack(">HHI", 1, 1, len(b)) + b], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", fd, fd, fd))])
+try:  # the daemon may answer and close before the request is sent
+    s.sendmsg([b"CRDN" + struct.pack(">HHI", 1, 1, len(b)) + b], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", fd, fd, fd))])
+except OSError as e:
+    print("send:", e)
 print("answer:", s.recv(4096)[12:].decode(errors="replace"))
 time.sleep(0.5)' "$S7" "$OUTD/late-escaped-$NONCE" "$TPL"
 LATE_PID=$SB_PID

@@ -774,8 +774,10 @@ int daemon_serve(const struct serve_options *o, struct cordon_error **err)
 		waitpid(d.kids[0].pid, NULL, 0);
 		drop_child(&d, 0);
 	}
-	for (size_t i = 0; i < d.npend; i++)
+	for (size_t i = 0; i < d.npend; i++) {
 		close(d.pend[i].fd);
+		conn_reader_release(&d.pend[i].r);
+	}
 	for (size_t i = 0; i < d.nslots; i++)
 		slot_release(&d, &d.slots[i]);
 	if (d.own_socket)

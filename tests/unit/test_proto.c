@@ -430,11 +430,12 @@ static void test_run_refused_options(void **state)
 		{"{\"umask\":18,\"nice\":0,\"limits\":{\"nofile\":[1]}}", "options.process.limits"},
 		{"{\"umask\":18,\"nice\":0,\"limits\":{},\"groups\":[]}", "unknown key `groups` in options.process"},
 	};
-	for (size_t i = 0; i < sizeof(bad_process) / sizeof(bad_process[0]); i++)
-		REFUSED(run_json("[\"ls\"]", "[]", "\"/w\"", "{}",
-				 fmt("\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[],"
-				     "\"tty\":\"none\",\"stdio_closed\":0,\"process\":%s", bad_process[i][0])),
-			EPROTO, bad_process[i][1]);
+	for (size_t i = 0; i < sizeof(bad_process) / sizeof(bad_process[0]); i++) {
+		char *opts = fmt("\"no_audit\":false,\"staged\":false,\"verbose\":false,\"config_files\":[],"
+				 "\"tty\":\"none\",\"stdio_closed\":0,\"process\":%s", bad_process[i][0]);
+		REFUSED(run_json("[\"ls\"]", "[]", "\"/w\"", "{}", opts), EPROTO, bad_process[i][1]);
+		free(opts);
+	}
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "-1", "")), EPROTO, "options.stdio_closed", "0 to 7");
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "1.0", "")), EPROTO, "options.stdio_closed", "integer");
 	REFUSED(run_opts(opts_json("false", "false", "\"none\"", "\"1\"", "")), EPROTO, "options.stdio_closed", "integer");

@@ -566,6 +566,11 @@ static int spawn(const cordon_policy *p, const cordon_command *c, int conn, cord
 			close(proc->conn);
 			proc->conn = -1;
 		}
+		/* Sent: the daemon holds the stdio now; keeping copies would cost the caller 3 fds a run. */
+		for (int i = 0; rc == 0 && i < 3; i++) {
+			close(proc->stdio[i]);
+			proc->stdio[i] = -1;
+		}
 	}
 	if (rc == 1)
 		rc = spawn_here(proc, err);

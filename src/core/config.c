@@ -55,7 +55,7 @@ static int get_string_list(struct ctx *c, const char *key, json_t *v, str_adder 
 	size_t i;
 	json_t *item;
 	json_array_foreach(v, i, item) {
-		const char *s;
+		const char *s = NULL;
 		if (get_string(c, key, item, &s) < 0 || add(c, key, s) < 0)
 			return -1;
 	}

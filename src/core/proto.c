@@ -458,7 +458,7 @@ int proto_error_parse(const char *buf, size_t len, struct cordon_error **out, st
 	_cleanup_free_ char *message = NULL, *hint = NULL;
 	if (parse_error_obj(o, "ERROR", &code, &message, &hint, err) < 0)
 		return -1;
-	cerr_set(out, code, "%s", message);
+	cerr_set(out, code, "%s", message ? message : "refused");
 	if (hint)
 		cerr_hint(out, "%s", hint);
 	return 0;

@@ -262,8 +262,9 @@ stop_daemon() {
 
 # host_watch FILE: until SIGTERM, every 0.1 s, counts the changes of what a pooled sandbox stands on
 # that this script does not control: the host's bound pathname unix sockets outside /run and /tmp
-# (each is a mask in the plan) and the host's mount table. Any change makes every sandbox in the pool
-# stale (the next requests start cold in the daemon). Writes "SOCKET_CHANGES MOUNT_CHANGES" to FILE.
+# (each is a mask in the plan) and the host's mount table. A sandbox built before such a change and
+# handed out after it is stale (its request starts cold in the daemon); the pool check of bench-daemon
+# says how many were. Writes "SOCKET_CHANGES MOUNT_CHANGES" to FILE.
 # Bash builtins only: no process started ten times a second beside the measurements.
 host_watch() {
 	local f=$1 fifo=$scratch/watch.$BASHPID.fifo fd line sc=0 mc=0 s0 m0 s m
@@ -399,7 +400,8 @@ startup() {
 	local w=(? ?)
 	read -r -a w < "$scratch/$title.watch" || true
 	echo "- during the run, the host's bound unix sockets outside /run and /tmp changed ${w[0]} times and its" \
-		"mount table ${w[1]} times (each change makes the whole pool stale: requests then start cold in the daemon)"
+		"mount table ${w[1]} times (a sandbox built before such a change and handed out after it is stale: its" \
+		"request starts cold in the daemon)"
 	echo "- load average (1 min) at the start of the run: $load0, at its end: $(cut -d' ' -f1 /proc/loadavg)" \
 		"($(nproc) CPUs; the benchmark itself keeps the load under 1: more means something else ran, and noisy figures)"
 	awk -F'\t' 'NR > 1 && $1 == "daemon" && split($12, p, "/") == 4 {

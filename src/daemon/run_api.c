@@ -347,7 +347,10 @@ static void process_attrs(struct proto_run *r)
 	}
 }
 
-static int build_request(const cordon_policy *p, const cordon_command *c, struct proto_run *r, struct cordon_error **err)
+/* `elsewhere`: the command starts in another process (the daemon's, a child of ours), which must be
+ * told this process's attributes; here it inherits them. */
+static int build_request(const cordon_policy *p, const cordon_command *c, bool elsewhere, struct proto_run *r,
+			 struct cordon_error **err)
 {
 	proto_run_init(r);
 	if (policy_merge(&r->policy, p) < 0 || strv_extend(&r->argv, &c->argv) < 0)
@@ -379,7 +382,8 @@ static int build_request(const cordon_policy *p, const cordon_command *c, struct
 	for (int i = 0; i < 3; i++)
 		if (c->stdio[i] < 0 || fcntl(c->stdio[i], F_GETFD) < 0)
 			r->stdio_closed |= 1u << i;
-	process_attrs(r);
+	if (elsewhere)
+		process_attrs(r);
 	return 0;
 }
 
@@ -550,7 +554,7 @@ static int spawn(const cordon_policy *p, const cordon_command *c, int conn, cord
 		return cerr_set(err, ENOMEM, "out of memory");
 	proc->conn = -1;
 	proc->stdio[0] = proc->stdio[1] = proc->stdio[2] = -1;
-	int rc = build_request(p, c, &proc->req, err);
+	int rc = build_request(p, c, true, &proc->req, err);
 	if (rc == 0)
 		rc = stdio_fds(c, &proc->req, proc->stdio, err);
 	if (rc == 0 && conn >= 0)
@@ -769,7 +773,7 @@ CORDON_EXPORT int cordon_run_command(const cordon_policy *p, const cordon_comman
 	}
 	/* Here, in this process: the cold start `cordon run --no-daemon` is. */
 	struct proto_run r;
-	if (build_request(p, c, &r, err) < 0) {
+	if (build_request(p, c, false, &r, err) < 0) {
 		proto_run_release(&r);
 		return CORDON_EXIT_FAILURE;
 	}

@@ -116,8 +116,15 @@ pc --modversion cordon
 pc_version=$OUT
 
 # The .pc names the installed places; --define-variable points the same lines at this tree (the
-# header where <cordon/cordon.h> resolves, the directory holding libcordon.so).
-pc --define-variable=includedir="$CORDON_SRC/include" --define-variable=libdir="$LIBDIR" --cflags --libs cordon
+# header where <cordon/cordon.h> resolves, the directory holding libcordon.so). A source tree the
+# test user cannot read (a clone under /root) is copied, as the library is.
+INCDIR=$CORDON_SRC/include
+if ! as_user test -r "$INCDIR/cordon/cordon.h"; then
+	mkdir -p "$T/include/cordon"
+	cp "$INCDIR/cordon/cordon.h" "$T/include/cordon/" && own "$T/include"
+	INCDIR=$T/include
+fi
+pc --define-variable=includedir="$INCDIR" --define-variable=libdir="$LIBDIR" --cflags --libs cordon
 flags=$OUT
 cat >"$T/tiny.c" <<'EOF'
 #include <cordon/cordon.h>

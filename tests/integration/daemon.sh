@@ -763,6 +763,51 @@ else
 fi
 kill -TERM "$P7" 2>/dev/null
 
+# A client that trickles a frame during the run (one byte every 1.5 s) must not hold up the
+# supervisor's loop: --timeout 2 still ends a `sleep 20` with 124, within a few seconds.
+D9=$(sockdir)
+S9=$D9/drip.sock
+serve_bg "$S9" --pool 0
+P9=$SRV_PID
+run as_user "$PY" -c 'import json, os, socket, struct, sys, time
+p = json.load(open(sys.argv[2]))
+p["argv"] = ["/bin/sleep", "20"]
+p["policy"].setdefault("limits", {})["timeout"] = 2
+b = json.dumps(p).encode()
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+fd = os.open("/dev/null", os.O_RDWR)
+s.sendmsg([b"CRDN" + struct.pack(">HHI", 1, 1, len(b)) + b], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", fd, fd, fd))])
+sig = json.dumps({"signal": 10}).encode()
+frame = b"CRDN" + struct.pack(">HHI", 1, 2, len(sig)) + sig
+t0 = time.time()
+s.setblocking(False)
+got = b""
+for byte in frame[:10]:
+    try:
+        s.send(bytes([byte]))
+    except OSError:
+        break
+    end = time.time() + 1.5
+    while time.time() < end:
+        try:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        except BlockingIOError:
+            time.sleep(0.05)
+    if got:
+        break
+print("%.1f" % (time.time() - t0), got[12:].decode(errors="replace"))' "$S9" "$TPL"
+secs=${OUT%% *}
+if [[ $OUT == *'"status":124'* && ${secs%.*} -lt 8 ]]; then
+	ok "a client trickling a frame does not stall the run: --timeout still ends it (124 after ${secs} s)"
+else
+	not_ok "a client trickling a frame does not stall the run (--timeout 2 of sleep 20)" "$OUT" "$ERR"
+fi
+kill -TERM "$P9" 2>/dev/null
+
 # ---------------------------------------------------------------------------------------------
 # 8. Fail closed through the daemon: no Landlock in the daemon
 

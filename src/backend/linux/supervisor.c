@@ -656,6 +656,7 @@ struct backend_prep {
 	sigset_t old;     /* the signal mask before the watched signals were blocked */
 	bool masked;
 	bool reported;    /* the report is written (or its place was what was refused) */
+	bool checked;     /* prepare checked the request's own files: a cold run, started with that request */
 };
 
 /* What the pooled re-check and a cold start both do: the policy against the machine as it is now. */
@@ -930,6 +931,7 @@ static int lx_prepare(const struct run_request *req, struct backend_prep **out, 
 		goto fail;
 	if (!req->explain_only && check_request(req, &x->r, &x->reported, err) < 0)
 		goto fail;
+	x->checked = !req->ahead;
 	if (!(x->plan_text = plan_describe(&x->plan))) {
 		cerr_set(err, ENOMEM, "out of memory");
 		goto fail;
@@ -1052,7 +1054,8 @@ static int lx_start(struct backend_prep *x, const struct run_request *req, struc
 	struct loop *l = &x->l;
 	l->err = err;
 	l->verbose = req->verbose;
-	if (check_request(req, &x->r, &x->reported, err) < 0) {
+	/* Built ahead for another request: this one's report and config files are checked now. */
+	if (!x->checked && check_request(req, &x->r, &x->reported, err) < 0) {
 		if (req->report_path && !x->reported)
 			report_failure(req, x->sink, *err);
 		return -1;

@@ -76,7 +76,9 @@ if ! $quick; then
 		passed=$((passed + 1))
 		grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs" build-test-fuzz.log | tail -2
 	else
-		tail -30 build-test-fuzz.log
+		# What failed and why (the log's tail is mostly libFuzzer's dictionary report).
+		grep -v '# Uses:' build-test-fuzz.log |
+			grep -E '^fuzz_[a-z_]+: |ERROR|SUMMARY|Test unit written|Base64|FAILED|^   /|run.sh:|error:' | tail -40
 		echo "test: fuzzing found a crash or failed to build" >&2
 		failed=$((failed + 1))
 		status=1

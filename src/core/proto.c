@@ -173,7 +173,8 @@ char *proto_result_build(const struct proto_result *r, size_t *len)
 						      str_or_null(r->hint))) < 0)
 		goto fail;
 	if (o && r->report) {
-		json_t *rep = json_loads(r->report, 0, NULL);
+		/* The same flags as the parser's: a report it took (a \u0000 in a string is JSON) is sent on as it came. */
+		json_t *rep = json_loads(r->report, JSON_ALLOW_NUL, NULL);
 		if (!rep || json_object_set_new(o, "report", rep) < 0)
 			goto fail;
 	}

@@ -672,6 +672,14 @@ static void test_result_round_trip(void **state)
 	assert_int_equal(out.status, 255);
 	assert_null(out.hint);
 	proto_result_release(&out);
+
+	/* A report string may hold \u0000 (it is JSON); what the parser took is built again (fuzz_proto found this). */
+	assert_int_equal(result_parse_text("{\"status\":0,\"report\":{\"rule\":\"a\\u0000b\"}}", &out, &err), 0);
+	text = proto_result_build(&out, &len);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "a\\u0000b"));
+	proto_result_release(&out);
+	free(text);
 }
 
 static void result_refused(const char *text, const char *needle)

@@ -9,7 +9,9 @@
  * caller decides: --max-procs falls back to RLIMIT_NPROC inside the user namespace for a non-root
  * user (counted per namespace, so exact), --memory refuses unless --allow-degraded.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -75,9 +77,63 @@ struct cg_run {
 	int n;
 };
 
+/* The pid a directory named "cordon-PID" or "cordon-supervisor-PID" was made for, or 0. */
+static pid_t owner_of(const char *name)
+{
+	const char *p = strncmp(name, "cordon-supervisor-", 18) == 0 ? name + 18
+			: strncmp(name, "cordon-", 7) == 0	       ? name + 7
+								       : NULL;
+	if (!p || *p < '1' || *p > '9')
+		return 0;
+	char *end;
+	errno = 0;
+	long v = strtol(p, &end, 10);
+	return *end || errno || v > INT_MAX ? 0 : (pid_t)v;
+}
+
+/* Whether `pid` is a process that has not ended: a zombie has (its parent died with the daemon, and
+ * init has not reaped it yet). */
+static bool running(pid_t pid)
+{
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return false;
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return fd >= 0; /* gone between the two looks, or /proc unreadable: take it as running */
+	buf[n] = '\0';
+	const char *st = strrchr(buf, ')'); /* "PID (COMM) STATE ...": COMM may hold anything */
+	return !(st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'));
+}
+
+/* Removes what runs killed before their cleanup left in `parent` (a supervisor SIGKILLed, e.g.
+ * with the daemon that forked it): directories named for a pid that is gone. rmdir removes only
+ * an empty cgroup, so one still in use stays whatever its name says. */
+static void sweep_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		pid_t pid = owner_of(e->d_name);
+		if (e->d_type != DT_DIR || pid <= 0 || pid == getpid() || running(pid))
+			continue;
+		char path[CG_PATH + 256];
+		if (snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) < (int)sizeof(path))
+			rmdir(path);
+	}
+	closedir(d);
+}
+
 static int make_dir(struct cg_run *cg, const char *base, const char *rel)
 {
 	char dir[CG_PATH];
+	char parent[CG_PATH];
+	if (snprintf(parent, sizeof(parent), "%s%s", base, strcmp(rel, "/") ? rel : "") < (int)sizeof(parent))
+		sweep_stale(parent);
 	if (snprintf(dir, sizeof(dir), "%s%s/cordon-%d", base, strcmp(rel, "/") ? rel : "", getpid()) >= (int)sizeof(dir))
 		return -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -99,7 +155,8 @@ static int try_v2(struct cg_run *cg, uint64_t mem, uint64_t procs)
 	if (write_str(base, "cgroup.subtree_control", ctl) < 0 && errno == EBUSY) {
 		/* cgroup v2 enables controllers for children only when the cgroup itself holds no process,
 		 * and cordon is in it (e.g. a `systemd-run --scope -p Delegate=yes` scope): move cordon
-		 * into a leaf of its own first. The leaf stays after the run (cordon is in it till it exits). */
+		 * into a leaf of its own first. The leaf stays after the run (cordon is in it till it exits);
+		 * a later run removes it (sweep_stale). */
 		char leaf[CG_PATH + 32], pid[32];
 		snprintf(leaf, sizeof(leaf), "%s/cordon-supervisor-%d", base, getpid());
 		snprintf(pid, sizeof(pid), "%d", getpid());

@@ -445,6 +445,44 @@ for sig in KILL TERM; do
 	fi
 done
 
+# A run with --max-procs has a cgroup of its own, which its supervisor removes at the end; killed
+# with the daemon, it cannot. The next run that makes a cgroup there removes it (cgroup.c).
+Dc=$(sockdir)
+Sc=$Dc/cordon.sock
+serve_bg "$Sc" --pool 1
+Pc=$SRV_PID
+tag=dcg-$NONCE
+via "$Sc" sb_bg "$LOGS/cg" -w "$WS" --max-procs 64 -- "$P" linger 100000 "$tag"
+# The run's cgroup directory, from the command's /proc/PID/cgroup: "0::PATH" (cgroup v2) or
+# "N:pids:PATH" (v1, where cgroup.c uses the pids hierarchy for --max-procs).
+cg=
+if wait_for 50 probe_running "$tag"; then
+	cg=$(sed -n 's|^0::\(.*/cordon-[0-9]*\)$|\1|p; s|^[0-9]*:pids:\(.*/cordon-[0-9]*\)$|/pids\1|p' \
+		"/proc/$(pids_of_probe "$tag" | head -1)/cgroup" 2>/dev/null | head -1)
+fi
+if [[ $cg =~ /cordon-[0-9]+$ && -d /sys/fs/cgroup$cg ]]; then
+	kill -KILL "$Pc"
+	wait_for 50 eval '[[ -z $(pids_of_probe "$tag") ]]'
+	reap_rc "$SB_PID"
+	reap_rc "$Pc"
+	wait_for 50 eval '[[ -z $(cat "/sys/fs/cgroup$cg/cgroup.procs" 2>/dev/null) ]]'
+	left=$([[ -d /sys/fs/cgroup$cg ]] && echo yes)
+	run sb --no-daemon -w "$WS" --max-procs 64 -- /bin/true
+	if [[ $left == yes && $RC == 0 && ! -d /sys/fs/cgroup$cg ]]; then
+		ok "a run's cgroup left by a SIGKILLed daemon is removed by the next run that makes one there"
+	else
+		not_ok "a run's cgroup left by a SIGKILLed daemon is removed by the next run that makes one there" \
+			"left after the kill: ${left:-no}; next run: $(what_happened)" "$(ls -d "/sys/fs/cgroup$cg" 2>&1)"
+	fi
+else
+	skip "a run's cgroup left by a SIGKILLed daemon is removed by the next run" \
+		"no cgroup of its own for --max-procs as $TEST_USER here (cgroup: ${cg:-unknown}): RLIMIT_NPROC is used"
+	kill_matching "$tag"
+	kill -KILL "$Pc" 2>/dev/null
+	reap_rc "$SB_PID"
+	reap_rc "$Pc"
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 5. A client that vanishes mid-request leaves nothing running
 
@@ -872,6 +910,90 @@ for c in garbage magic version length nofds badjson; do
 done
 via "$S1" run sb -w "$WS" -- /bin/echo still-serving
 is "$RC:$OUT" "0:still-serving" "after the bad input the daemon serves a normal run"
+
+# Many clients at once. `hoard SOCK N SECS`: N connections that send nothing, held SECS, then closed;
+# prints how many connected. `greedy SOCK N MIB`: N connections that each announce the largest
+# frame (8 MiB) and send MIB MiB of it, never the whole; prints how many were refused for the
+# daemon's total of requests coming in, and how many it closed without a word.
+FLOOD=$LOGS/flood.py
+cat >"$FLOOD" <<'EOF'
+import socket, struct, sys, time
+sock, case, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conns = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(sock)
+    except OSError:
+        s.close()
+        continue
+    conns.append(s)
+if case == "hoard":
+    time.sleep(float(sys.argv[4]))
+    print(len(conns))
+    sys.exit(0)
+chunk = b"x" * (1 << 20)
+for s in conns:
+    s.settimeout(20)
+    try:
+        s.sendall(b"CRDN" + struct.pack(">HHI", 1, 1, 8 << 20))
+        for _ in range(int(sys.argv[4])):
+            s.sendall(chunk)
+    except OSError:
+        pass
+refused = closed = 0
+for s in conns:
+    s.settimeout(2)
+    try:
+        data = s.recv(65536)
+    except OSError:
+        continue
+    if b"MiB of requests" in data:
+        refused += 1
+    elif not data:
+        closed += 1
+print(refused, closed)
+EOF
+chmod 0644 "$FLOOD"
+
+# Out of descriptors: the daemon rests its listener instead of spinning on it, and serves again
+# once they are back. The daemon gets 96 descriptors and 300 connections come.
+D9=$(sockdir)
+S9=$D9/cordon.sock
+SERVE_WRAP=(prlimit --nofile=96:96 --)
+serve_bg "$S9" --pool 1
+SERVE_WRAP=()
+P9=$SRV_PID
+wait_ready "$S9"
+as_user "$PY" "$FLOOD" "$S9" hoard 300 3 >"$LOGS/hoard.out" 2>&1 &
+HOARD=$!
+sleep 1
+cpu0=$(awk '{print $14 + $15}' "/proc/$P9/stat")
+sleep 1.5
+cpu1=$(awk '{print $14 + $15}' "/proc/$P9/stat")
+wait "$HOARD"
+spent=$(((cpu1 - cpu0) * 1000 / $(getconf CLK_TCK)))
+via "$S9" run sb -w "$WS" -- /bin/echo after-emfile
+if [[ $(cat "$LOGS/hoard.out") -gt 96 && $spent -lt 500 && $RC == 0 && $OUT == after-emfile ]] && kill -0 "$P9"; then
+	ok "out of descriptors ($(cat "$LOGS/hoard.out") connections, 96 fds): $spent ms of CPU in 1.5 s, then a run is served"
+else
+	not_ok "out of descriptors: the daemon rests (under 500 ms of CPU in 1.5 s), then serves a run" \
+		"connections: $(cat "$LOGS/hoard.out"); CPU: $spent ms" "$(what_happened)"
+fi
+
+# Requests coming in hold at most 256 MiB together: 40 unfinished 8 MiB frames (7 MiB sent of
+# each) would hold 320. The largest go, with an ERROR saying why; the daemon lives and serves.
+run as_user "$PY" "$FLOOD" "$S9" greedy 40 7
+read -r refused closed <<<"$OUT"
+via "$S9" run sb -w "$WS" -- /bin/echo after-greedy
+if [[ ${refused:-0} -ge 4 && ${refused:-0} -le 10 && $RC == 0 && $OUT == after-greedy ]] && kill -0 "$P9"; then
+	ok "40 unfinished 8 MiB requests: $refused refused for the 256 MiB cap ($closed closed), then a run is served"
+else
+	not_ok "40 unfinished 8 MiB requests: 4 to 10 refused for the 256 MiB cap, then a run is served" \
+		"refused: ${refused:-?}, closed: ${closed:-?}" "$(what_happened)"
+fi
+kill "$P9"
+reap_rc "$P9"
 
 # ---------------------------------------------------------------------------------------------
 # 10. --no-daemon with a daemon up

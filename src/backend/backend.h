@@ -44,6 +44,13 @@ struct run_request {
 	bool ahead;
 	/* If not NULL: receives the run's report (JSON text, as --report writes it; free it). */
 	char **report_json;
+	/* If not NULL: called once with the run's status (and error, and report when report_json is
+	 * set) as soon as they are final: every process of the command is gone and the audit log has
+	 * the `end` record, but the sandbox's own namespaces may still be going away. The daemon
+	 * answers its client here rather than after that teardown. Not called when start fails before
+	 * the command ran, nor for staged runs; the caller then uses start's return as before. */
+	void (*on_result)(void *ctx, int status, const struct cordon_error *err, const char *report);
+	void *on_result_ctx;
 };
 
 /* The caller's process attributes the command inherits in a cold run: umask, nice value, resource

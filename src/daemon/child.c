@@ -73,9 +73,9 @@ static void replay(int from, int to)
 	}
 }
 
-static void send_result(int conn, int status, const struct cordon_error *err, char *report)
+static void send_result(int conn, int status, const struct cordon_error *err, const char *report)
 {
-	struct proto_result r = {.status = status, .report = report};
+	struct proto_result r = {.status = status, .report = (char *)report}; /* only read */
 	if (status < 0 && err) {
 		r.code = err->code;
 		r.message = err->message;
@@ -94,6 +94,20 @@ static void send_result(int conn, int status, const struct cordon_error *err, ch
 	}
 	if (payload)
 		conn_send(conn, PROTO_RESULT, payload, len, NULL, 0);
+}
+
+struct answer {
+	int conn;
+	bool sent;
+};
+
+/* The backend's on_result: the client hears its result as soon as it is final. */
+static void answer_now(void *ctx, int status, const struct cordon_error *err, const char *report)
+{
+	struct answer *a = ctx;
+	fflush(NULL);
+	send_result(a->conn, status, err, report);
+	a->sent = true;
 }
 
 void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_prep *prep, int prep_stderr)
@@ -147,6 +161,9 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 		.stdio_closed = req->stdio_closed,
 		.report_json = &report,
 	};
+	struct answer answer = {.conn = conn};
+	rq.on_result = answer_now;
+	rq.on_result_ctx = &answer;
 	struct run_attrs attrs = {.umask = req->umask, .nice = req->nice};
 	for (int i = 0; i < PROTO_NLIMITS; i++) {
 		int n = limit_numbers[i];
@@ -171,7 +188,8 @@ void child_serve(int conn, struct proto_run *req, int stdio[3], struct backend_p
 		status = be->run(&rq, &err);
 	}
 	fflush(NULL);
-	send_result(conn, status, err, report);
+	if (!answer.sent)
+		send_result(conn, status, err, report);
 	conn_reader_release(&client.r);
 	cordon_error_free(err);
 }

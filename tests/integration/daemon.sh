@@ -508,6 +508,23 @@ else
 	not_ok "client SIGKILLed mid-run: the command started" "$(cat "$LOGS/vanish")"
 fi
 
+# The result comes once nothing of the command is left (init kills and reaps it all first; the
+# sandbox's namespaces may still be going away): checked the moment the client returns, no wait.
+for mode in daemon cold; do
+	tag=leftover-$mode-$NONCE
+	flag=()
+	[[ $mode == cold ]] && flag=(--no-daemon)
+	via "$S1" run sb "${flag[@]}" -w "$WS" -- /bin/sh -c "\"$P\" linger 100000 $tag & sleep 0.3; exit 0"
+	left=$(pids_of_probe "$tag")
+	if [[ $RC == 0 && -z $left ]]; then
+		ok "$mode: when the result comes, the command's background process is already gone"
+	else
+		not_ok "$mode: when the result comes, the command's background process is already gone" \
+			"exit $RC; left: $left" "$(what_happened)"
+		kill_matching "$tag"
+	fi
+done
+
 # ---------------------------------------------------------------------------------------------
 # 6. The same behaviour as --no-daemon
 

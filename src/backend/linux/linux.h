@@ -25,7 +25,8 @@ enum sync_type {
 	SYNC_ERROR,      /* init -> parent: setup failed (code, text, hint); init exits */
 	SYNC_READY,      /* init -> parent: locked down; SCM_RIGHTS may carry the pty master */
 	SYNC_EXEC_FAILED,/* command -> parent: execve failed with `code`; status 1: it was the chdir */
-	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status` */
+	SYNC_EXIT,       /* init -> parent: the command ended with wait status `status`; init has killed
+			  * and reaped every other process of the sandbox (`code` SYNC_EXIT_ALL_GONE) */
 	SYNC_VIEW,       /* init -> parent, before READY: `code` staged overlays' roots (O_PATH), from the
 			  * `status`-th overlay of the plan on (the audit observer reads file states there) */
 	SYNC_MOUNTS,     /* init -> parent, before READY, in a sandbox built ahead: its /proc/self/mountinfo,
@@ -35,6 +36,9 @@ enum sync_type {
 			  * (u32 argc, u32 envc, then cwd, argv and envp as NUL-terminated strings) and the
 			  * client's stdin, stdout and stderr, each when its RUN_STD* bit is in `status` */
 };
+
+/* SYNC_EXIT.code: nothing of the command is left; only init, about to exit. */
+#define SYNC_EXIT_ALL_GONE 1
 
 /* SYNC_RUN.status bits. */
 enum {
@@ -62,6 +66,10 @@ struct sync_msg {
 	int32_t code;
 	int32_t status;
 	struct winsize ws;
+	/* SYNC_EXIT with SYNC_EXIT_ALL_GONE: what the command's processes used, all reaped (init's
+	 * RUSAGE_CHILDREN): CPU time in ms, and the largest peak resident set in bytes. */
+	int64_t cpu_ms;
+	uint64_t peak_rss;
 	char text[400];
 	char hint[200];
 };

@@ -217,9 +217,21 @@ __attribute__((noreturn)) static void init_loop(struct lx_child *c, pid_t cmd, c
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (pid != cmd)
 				continue;
-			struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXIT, .status = status};
+			/* What the command left is killed and reaped first (init's exit would have the
+			 * kernel do the same): the report then says that nothing of the command is left,
+			 * and the supervisor may answer before the namespaces are torn down. */
+			kill(-1, SIGKILL);
+			while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+				;
+			struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXIT, .status = status,
+					     .code = errno == ECHILD ? SYNC_EXIT_ALL_GONE : 0};
+			struct rusage ru;
+			if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+				m.cpu_ms = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+					   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+				m.peak_rss = (uint64_t)ru.ru_maxrss * 1024;
+			}
 			sync_send(c->sync_fd, &m, NULL, 0);
-			/* Exiting ends the PID namespace: the kernel kills whatever the command left. */
 			_exit(0);
 		}
 	}

@@ -161,6 +161,10 @@ struct loop {
 	bool verbose;
 	const struct run_request *ctl; /* its control fd is polled while `ctl` is set */
 	int view_mounts_fd;            /* built ahead: the sandbox's mountinfo (SYNC_MOUNTS), or -1 */
+	bool all_gone;                 /* init reported the end with nothing of the command left */
+	bool reaped;                   /* init itself is reaped (else prep_teardown does it) */
+	int64_t cpu_ms;                /* with all_gone: what the command used, from init */
+	uint64_t peak_rss;
 };
 
 static void on_sync(struct loop *l)
@@ -175,6 +179,9 @@ static void on_sync(struct loop *l)
 	if (m.type == SYNC_EXIT) {
 		l->result = exit_status_of(m.status);
 		l->signal = WIFSIGNALED(m.status) ? WTERMSIG(m.status) : 0;
+		l->all_gone = m.code == SYNC_EXIT_ALL_GONE;
+		l->cpu_ms = m.cpu_ms;
+		l->peak_rss = m.peak_rss;
 	}
 	else if (m.type == SYNC_EXEC_FAILED && m.status == 1) {
 		cerr_set(l->err, m.code, "cannot enter the %s inside the sandbox: %s", m.text, strerror(m.code));
@@ -294,7 +301,9 @@ static int event_loop(struct loop *l)
 {
 	bool init_gone = false;
 	int init_status = 0;
-	while (!init_gone) {
+	/* Until init is gone, or has said that nothing of the command is left (its own exit, which
+	 * tears the namespaces down, is then waited for in prep_teardown). */
+	while (!init_gone && !l->all_gone) {
 		struct pollfd pfd[8];
 		int n = 0;
 		int i_sync = -1, i_sig = n, i_timer = -1;
@@ -356,14 +365,15 @@ static int event_loop(struct loop *l)
 	}
 	/* Init is gone, and with it the whole PID namespace: what it sent before exiting is still in the
 	 * socket. Read it to EOF; the short timeout only guards against a stray holder of the other end. */
-	while (l->sync_fd >= 0) {
+	while (l->sync_fd >= 0 && !l->all_gone) {
 		struct pollfd p = {.fd = l->sync_fd, .events = POLLIN};
 		if (poll(&p, 1, 200) <= 0)
 			break;
 		on_sync(l);
 	}
-	if (!init_gone)
+	if (!init_gone && !l->all_gone)
 		waitpid(l->init, &init_status, 0);
+	l->reaped = init_gone || !l->all_gone;
 	if (l->pty)
 		pty_relay_drain(l->pty);
 	/* The sandbox is gone: one last look, so that no race outlives the run unnoticed. */
@@ -464,6 +474,9 @@ static int await_ready(struct loop *l, int parent_fd, int *master, struct lx_net
 struct outcome {
 	int signal;
 	bool timed_out;
+	bool usage;      /* init reported what the command used (cpu_ms, peak_rss) */
+	int64_t cpu_ms;
+	uint64_t peak_rss;
 };
 
 static bool has_deny_read(const struct plan *plan)
@@ -526,9 +539,9 @@ static void audit_end_of_run(const struct run_request *req, struct audit_sink *s
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int64_t wall = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 	struct rusage ru;
-	int64_t cpu = 0;
-	uint64_t peak = 0;
-	if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+	int64_t cpu = oc->cpu_ms;
+	uint64_t peak = oc->peak_rss;
+	if (!oc->usage && getrusage(RUSAGE_CHILDREN, &ru) == 0) {
 		cpu = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 		peak = (uint64_t)ru.ru_maxrss * 1024;
@@ -1109,7 +1122,8 @@ static int lx_start(struct backend_prep *x, const struct run_request *req, struc
 	}
 	l->ctl = req->control ? req : NULL;
 	status = event_loop(l);
-	x->l.init = 0; /* reaped */
+	if (l->reaped)
+		x->l.init = 0;
 	if (l->pty) {
 		pty_leave_raw();
 		pty_relay_free(l->pty);
@@ -1117,12 +1131,25 @@ static int lx_start(struct backend_prep *x, const struct run_request *req, struc
 	}
 	oc.signal = l->signal;
 	oc.timed_out = l->timed_out;
-end:
-	/* Everything in the sandbox is gone: nothing more can connect. The proxy's last records and its
-	 * denials go in before the `end` record, on every path. */
-	prep_teardown(x);
+	oc.usage = l->all_gone;
+	oc.cpu_ms = l->cpu_ms;
+	oc.peak_rss = l->peak_rss;
+end:;
+	/* Everything of the command is gone: nothing more can connect. The proxy's last records and
+	 * its denials go in before the `end` record, on every path. When init said so itself, the
+	 * caller hears the result first and the sandbox is torn down after (unmounting the view and
+	 * ending the namespaces takes a few hundred microseconds). */
+	bool early = l->all_gone && req->on_result && !req->staged;
+	if (early)
+		lx_netproxy_stop(x->np);
+	else
+		prep_teardown(x);
 	lx_netproxy_collect(x->np, x->sink);
 	audit_end_of_run(req, x->sink, x->obs, status, &oc, &t0, &x->reported, *err);
+	if (early) {
+		req->on_result(req->on_result_ctx, status, *err, req->report_json ? *req->report_json : NULL);
+		prep_teardown(x);
+	}
 	return status;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,20 @@ struct answer {
 	bool sent;
 };
 
-/* The backend's on_result: the client hears its result as soon as it is final. */
+/* The backend's on_result: the client hears its result as soon as it is final. Its stdio is let go
+ * first: a caller reading the command's output to its end (`$(cordon run ...)`, a pipe) must not
+ * wait for the sandbox's teardown that follows. */
 static void answer_now(void *ctx, int status, const struct cordon_error *err, const char *report)
 {
 	struct answer *a = ctx;
+	signal(SIGPIPE, SIG_IGN); /* a reader gone: the teardown must still happen */
 	fflush(NULL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3 && null >= 0; i++)
+		if (null != i)
+			dup2(null, i);
+	if (null > 2)
+		close(null);
 	send_result(a->conn, status, err, report);
 	a->sent = true;
 }

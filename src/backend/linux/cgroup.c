@@ -102,7 +102,7 @@ static bool running(pid_t pid)
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	if (n <= 0)
-		return fd >= 0; /* gone between the two looks, or /proc unreadable: take it as running */
+		return true; /* /proc unreadable or hidden (hidepid), or gone just now: a later run sees */
 	buf[n] = '\0';
 	const char *st = strrchr(buf, ')'); /* "PID (COMM) STATE ...": COMM may hold anything */
 	return !(st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'));

@@ -18,7 +18,7 @@
 
 /* ---- messages between the supervisor and the sandbox init, over a SOCK_SEQPACKET pair ----
  * Fixed size and versioned; an error travels as code + message + hint and becomes exit 125. */
-#define SYNC_VERSION 1u
+#define SYNC_VERSION 2u
 
 enum sync_type {
 	SYNC_GO = 1,     /* parent -> init: the id maps are written; carries the terminal size */

@@ -48,7 +48,8 @@ struct run_request {
 	 * set) as soon as they are final: every process of the command is gone and the audit log has
 	 * the `end` record, but the sandbox's own namespaces may still be going away. The daemon
 	 * answers its client here rather than after that teardown. Not called when start fails before
-	 * the command ran, nor for staged runs; the caller then uses start's return as before. */
+	 * the command ran, when the sandbox had to be killed whole (timeout, a protected path
+	 * changed, the client gone), nor for staged runs: the caller then uses start's return. */
 	void (*on_result)(void *ctx, int status, const struct cordon_error *err, const char *report);
 	void *on_result_ctx;
 };

@@ -234,6 +234,9 @@ int lx_setup(bool dry_run, struct cordon_error **err);
 /* util.c: writes `text` to an existing file (a /proc or cgroup control file) relative to dirfd
  * (AT_FDCWD for absolute paths), not following a final symlink. 0, or -1 with errno. */
 int lx_write_text(int dirfd, const char *path, const char *text);
+/* util.c: what this process's waited-for children used (RUSAGE_CHILDREN): CPU time in ms and the
+ * largest peak resident set in bytes; both left as they are when getrusage fails. */
+void lx_children_usage(int64_t *cpu_ms, uint64_t *peak_rss);
 
 /* Small syscall wrappers glibc 2.36 lacks or that the headers of linux-libc-dev 6.1 do not declare. */
 int lx_pivot_root(const char *new_root, const char *put_old);

@@ -225,12 +225,7 @@ __attribute__((noreturn)) static void init_loop(struct lx_child *c, pid_t cmd, c
 				;
 			struct sync_msg m = {.version = SYNC_VERSION, .type = SYNC_EXIT, .status = status,
 					     .code = errno == ECHILD ? SYNC_EXIT_ALL_GONE : 0};
-			struct rusage ru;
-			if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
-				m.cpu_ms = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-					   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-				m.peak_rss = (uint64_t)ru.ru_maxrss * 1024;
-			}
+			lx_children_usage(&m.cpu_ms, &m.peak_rss);
 			sync_send(c->sync_fd, &m, NULL, 0);
 			_exit(0);
 		}

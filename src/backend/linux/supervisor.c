@@ -538,14 +538,10 @@ static void audit_end_of_run(const struct run_request *req, struct audit_sink *s
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int64_t wall = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-	struct rusage ru;
 	int64_t cpu = oc->cpu_ms;
 	uint64_t peak = oc->peak_rss;
-	if (!oc->usage && getrusage(RUSAGE_CHILDREN, &ru) == 0) {
-		cpu = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-		peak = (uint64_t)ru.ru_maxrss * 1024;
-	}
+	if (!oc->usage) /* init was killed: what was reaped here (init, and what it had reaped) */
+		lx_children_usage(&cpu, &peak);
 	if (obs)
 		observer_finish(obs);
 	int exit_status = status < 0 ? CORDON_EXIT_FAILURE : status;

@@ -84,7 +84,8 @@ else
 	in2=$(what_happened)
 	as_user "$P" unix-connect "$T/sockdir/renamed.sock" STOP >/dev/null
 	as_user "$P" unix-connect "$T/sockdir/cm-linked.sock" STOP >/dev/null
-	sleep 0.3
+	# Each listener logs a message once it is read: wait for both STOPs (a loaded machine is slow).
+	wait_for 50 eval 'grep -q "got STOP" "$LOGS/renamed.out" && grep -q "got STOP" "$LOGS/linked.out"'
 	got=$(cat "$LOGS/renamed.out" "$LOGS/linked.out")
 	if [[ $got != *"got control-$NONCE"* ]]; then
 		not_ok "network off: a host socket renamed or linked into place after bind() is unreachable" \
@@ -126,7 +127,9 @@ if probe_refused; then ok "full-access --network off: a host abstract socket is 
 SB_OPTS=()
 "$P" abstract-connect "rt2-$NONCE" STOP >/dev/null
 $IS_ROOT_SCRIPT && "$P" unix-connect "/run/rt2-$NONCE.sock" STOP >/dev/null
-sleep 0.3
+stops=1
+$IS_ROOT_SCRIPT && stops=2
+wait_for 50 eval '(($(cat "$LOGS/abs.out" "$LOGS/run.out" 2>/dev/null | grep -c "got STOP") >= stops))'
 got=$(cat "$LOGS/abs.out" "$LOGS/run.out" 2>/dev/null)
 if [[ $got == *"escape-$NONCE"* ]]; then
 	not_ok "network on / full-access: the host listeners received nothing from the sandbox" "$got"
@@ -277,6 +280,9 @@ run sb --max-procs 16 --timeout 10 -w "$WS" -- /bin/sh -c "b() { $P sleep 60000 
 if [[ $RC == 2 || $RC == 3 || $RC == 124 ]]; then ok "fork bomb under --max-procs 16: the run ends ($RC)"; else not_ok "fork bomb under --max-procs 16: the run ends" "$(what_happened)"; fi
 sleep 0.3
 if no_process_matching "$tag"; then ok "fork bomb: no process left behind"; else not_ok "fork bomb: no process left behind" "$(pgrep -af -- "$tag" | head)"; kill_matching "$tag"; fi
+# Through the daemon the result comes before the teardown, which removes the run's cgroup once
+# init is reaped (a few hundred microseconds; a second at most for the kernel's lag).
+wait_for 30 eval '[[ "$(cg_list)" == "$cg_before" ]]'
 is "$(cg_list)" "$cg_before" "fork bomb: no cgroup directory left behind"
 
 # Many broker notifications at once (creating and removing entries), then the run ends cleanly.

@@ -737,7 +737,7 @@ LPID=$!
 track_pid "$LPID"
 wait_for 50 test -S "$HS"
 run as_user "$P" unix-connect "$HS"
-sleep 0.2
+wait_for 50 eval '[[ $(wc -l <"$HLOG") == 1 ]]'
 if probe_succeeded && [[ $(wc -l <"$HLOG") == 1 ]]; then
 	ok "control: outside the sandbox the host socket accepts a connection"
 else
@@ -789,15 +789,19 @@ p["argv"] = ["/bin/sh", "-c", "echo escaped > " + sys.argv[2]]
 p["policy"]["mode"] = "full-access"
 p["options"]["no_audit"] = True
 b = json.dumps(p).encode()
-for _ in range(200):
-    if os.path.exists(sys.argv[1]):
+# Until the daemon listens (its socket file appears at bind, a moment before listen).
+for i in range(200):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1])
         break
-    time.sleep(0.05)
-s = socket.socket(socket.AF_UNIX)
-try:
-    s.connect(sys.argv[1])
-except OSError as e:
-    print("connect refused:", e); sys.exit(3)
+    except (FileNotFoundError, ConnectionRefusedError) as e:
+        s.close()
+        if i == 199:
+            print("connect refused:", e); sys.exit(3)
+        time.sleep(0.05)
+    except OSError as e:
+        print("connect refused:", e); sys.exit(3)
 fd = os.open("/dev/null", os.O_RDWR)
 try:  # the daemon may answer and close before the request is sent
     s.sendmsg([b"CRDN" + struct.pack(">HHI", 1, 1, len(b)) + b], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", fd, fd, fd))])

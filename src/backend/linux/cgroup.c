@@ -241,8 +241,9 @@ void lx_cgroup_remove(const char *list)
 {
 	_cleanup_free_ char *copy = list ? strdup(list) : NULL;
 	for (char *save = NULL, *d = copy ? strtok_r(copy, "\n", &save) : NULL; d; d = strtok_r(NULL, "\n", &save)) {
-		/* The processes are gone once init is reaped, but the kernel may lag a moment. */
-		for (int i = 0; i < 50 && rmdir(d) < 0 && errno == EBUSY; i++)
+		/* The processes are gone once init is reaped, but the kernel may lag a moment (longer on
+		 * a loaded machine after a fork bomb): up to a second. */
+		for (int i = 0; i < 500 && rmdir(d) < 0 && errno == EBUSY; i++)
 			usleep(2000);
 	}
 }

@@ -38,7 +38,6 @@ for b in "${builds[@]}"; do
 	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 	meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
-	# Count from the machine-readable log: one JSON object per test program.
 	# Count single checks from the machine-readable log: TAP lines, cmocka's summaries, else one
 	# per program by its result.
 	read -r p f s t < <(python3 - "$dir/meson-logs/testlog.json" "$dir" 2>>"$fails_file" <<'PY'
